@@ -1,0 +1,73 @@
+/**
+ * Test helper: a real `redis-server` on a free loopback port, owned by the test that starts it.
+ * `tests/run.sh` installs Redis when missing; nothing here fakes it.
+ *
+ * @module
+ */
+
+/** A running redis-server child. */
+export interface RedisServer {
+  port: number;
+  url: string;
+  /** SIGKILL the server (simulates a crash); `start()` brings it back on the same port. */
+  kill(): Promise<void>;
+  /** SIGSTOP / SIGCONT, to simulate a hung server. */
+  pause(): void;
+  resume(): void;
+  start(): Promise<void>;
+  stop(): Promise<void>;
+}
+
+/** Ask the kernel for a free TCP port on loopback. */
+export function freePort(): number {
+  const l = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const port = (l.addr as Deno.NetAddr).port;
+  l.close();
+  return port;
+}
+
+async function waitForPort(port: number, timeoutMs: number): Promise<void> {
+  const until = Date.now() + timeoutMs;
+  while (Date.now() < until) {
+    try {
+      const c = await Deno.connect({ hostname: "127.0.0.1", port });
+      c.close();
+      return;
+    } catch {
+      await new Promise((r) => setTimeout(r, 25));
+    }
+  }
+  throw new Error(`Cannot reach redis-server: nothing listens on 127.0.0.1:${port} after ${timeoutMs} ms`);
+}
+
+/** Start `redis-server` with no persistence on a free port. */
+export async function startRedis(port = freePort()): Promise<RedisServer> {
+  let child: Deno.ChildProcess | null = null;
+  const spawn = async () => {
+    child = new Deno.Command("redis-server", {
+      args: ["--port", String(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"],
+      stdout: "null",
+      stderr: "null",
+    }).spawn();
+    await waitForPort(port, 5000);
+  };
+  const end = async (signal: Deno.Signal) => {
+    const c = child as Deno.ChildProcess | null;
+    if (!c) return;
+    child = null;
+    try {
+      c.kill(signal);
+    } catch { /* already gone */ }
+    await c.status;
+  };
+  await spawn();
+  return {
+    port,
+    url: `redis://127.0.0.1:${port}`,
+    kill: () => end("SIGKILL"),
+    pause: () => (child as Deno.ChildProcess | null)?.kill("SIGSTOP"),
+    resume: () => (child as Deno.ChildProcess | null)?.kill("SIGCONT"),
+    start: spawn,
+    stop: () => end("SIGTERM"),
+  };
+}

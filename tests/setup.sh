@@ -1,0 +1,39 @@
+#!/usr/bin/env bash
+# Installs what the test suite needs when it is missing: Deno (npm), redis-server, QEMU, a Debian
+# kernel with i2c-stub, busybox, libgpiod v1, Chromium, Python smbus2. Idempotent and quiet when
+# everything is there. Used by tests/run.sh (the README's test command) and bench/main.ts.
+set -euo pipefail
+log() { printf '[setup] %s\n' "$*" >&2; }
+
+if ! command -v deno >/dev/null 2>&1; then
+  log "installing deno@2.9.6 from npm"
+  npm install -g deno@2.9.6 >/dev/null 2>&1
+fi
+
+need=()
+command -v redis-server >/dev/null 2>&1 || need+=(redis-server)
+command -v qemu-system-x86_64 >/dev/null 2>&1 || need+=(qemu-system-x86)
+[ -x /bin/busybox ] && busybox --list 2>/dev/null | grep -qx insmod || need+=(busybox-static)
+command -v cpio >/dev/null 2>&1 || need+=(cpio)
+ls /usr/lib/x86_64-linux-gnu/libgpiod.so.2* >/dev/null 2>&1 || need+=(libgpiod2)
+command -v chromium >/dev/null 2>&1 || need+=(chromium)
+python3 -c 'import smbus2' >/dev/null 2>&1 || need+=(python3-smbus2)
+command -v gcc >/dev/null 2>&1 || need+=(gcc libc6-dev)
+if ! ls /lib/modules/*/kernel/drivers/i2c/i2c-stub.ko* >/dev/null 2>&1 || ! ls /boot/vmlinuz-* >/dev/null 2>&1; then
+  need+=(KERNEL)
+fi
+
+if [ ${#need[@]} -gt 0 ]; then
+  export DEBIAN_FRONTEND=noninteractive
+  log "apt-get update"
+  apt-get update -qq >/dev/null
+  pkgs=()
+  for p in "${need[@]}"; do
+    if [ "$p" = KERNEL ]; then
+      p=$(apt-cache search --names-only '^linux-image-[0-9.]+-[0-9]+-amd64-unsigned$' | awk '{print $1}' | sort -V | tail -1)
+    fi
+    pkgs+=("$p")
+  done
+  log "apt-get install ${pkgs[*]}"
+  apt-get install -y -qq --no-install-recommends "${pkgs[@]}" >/dev/null
+fi
