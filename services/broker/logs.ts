@@ -1,0 +1,49 @@
+/**
+ * Host and plugin log lines of one node, kept in a bounded ring for `/api/logs` and echoed to stderr.
+ *
+ * @module
+ */
+
+export type LogLevel = "debug" | "info" | "warn" | "error";
+
+/** One log line. */
+export interface LogLine {
+  ts: string;
+  level: LogLevel;
+  source: string;
+  message: string;
+}
+
+const RANK: Record<LogLevel, number> = { debug: 0, info: 1, warn: 2, error: 3 };
+
+/** Bounded ring of log lines. */
+export class LogRing {
+  readonly #lines: LogLine[] = [];
+  readonly #capacity: number;
+  readonly #echoLevel: number;
+  readonly #echo: (line: string) => void;
+
+  constructor(
+    options: { capacity?: number; level?: LogLevel; echo?: ((line: string) => void) | null } = {},
+  ) {
+    this.#capacity = options.capacity ?? 500;
+    this.#echoLevel = RANK[options.level ?? "info"];
+    const echo = options.echo === undefined ? (l: string) => console.error(l) : options.echo;
+    this.#echo = echo ?? (() => {});
+  }
+
+  /** Record a line; echoed when at or above the configured level. */
+  log(level: LogLevel, source: string, message: string): void {
+    const line = { ts: new Date().toISOString(), level, source, message: String(message).slice(0, 2000) };
+    this.#lines.push(line);
+    if (this.#lines.length > this.#capacity) this.#lines.splice(0, this.#lines.length - this.#capacity);
+    if (RANK[level] >= this.#echoLevel) {
+      this.#echo(`${line.ts} ${level.padEnd(5)} [${source}] ${line.message}`);
+    }
+  }
+
+  /** The newest `limit` lines, oldest first. */
+  lines(limit = this.#capacity): LogLine[] {
+    return this.#lines.slice(-limit);
+  }
+}
