@@ -20,10 +20,19 @@ export interface CommandRequest {
   command: Command;
 }
 
+/**
+ * Why a command failed, for callers that map failures (the hub maps them to HTTP status codes):
+ * `timeout` no answer in time, `unreachable` no transport to the node, `rejected` the request was
+ * malformed or not allowed, `failed` the handler ran and failed.
+ */
+export type CommandFailureCode = "timeout" | "unreachable" | "rejected" | "failed";
+
 export interface CommandResult {
   id: string;
   ok: boolean;
   error?: string;
+  /** Set when `ok` is false (absent in results from older peers: treat as `failed`). */
+  code?: CommandFailureCode;
   data?: unknown;
 }
 
@@ -35,3 +44,20 @@ export interface CommandClient {
 
 /** Server side (broker): execute commands for this node. */
 export type CommandHandler = (req: CommandRequest) => Promise<CommandResult>;
+
+/**
+ * A failed result worded for a person.
+ *
+ * @param id the request id
+ * @param code why it failed
+ * @param error message, e.g. `Cannot send "buzzer" to node "pi4": no answer within 5000 ms`
+ * @returns `{ id, ok: false, code, error }`
+ */
+export function commandFailure(id: string, code: CommandFailureCode, error: string): CommandResult {
+  return { id, ok: false, code, error };
+}
+
+/** A fresh request id (random UUID). */
+export function newCommandId(): string {
+  return crypto.randomUUID();
+}

@@ -1,0 +1,237 @@
+/**
+ * Command channel over Redis: requests are `LPUSH`ed as JSON on `harvester:commands:<node>`; the
+ * broker `BLPOP`s them, runs them and `RPUSH`es the result on `harvester:results:<id>` (expiring
+ * after 60 s so abandoned results do not pile up), where the client waits with `BLPOP` + timeout.
+ * A request carries its deadline: a broker that was down does not run stale commands when it returns.
+ *
+ * @module
+ */
+import { createClient } from "redis";
+import {
+  type Command,
+  type CommandClient,
+  commandFailure,
+  type CommandHandler,
+  type CommandRequest,
+  type CommandResult,
+  newCommandId,
+} from "./command.ts";
+import { DEFAULT_TIMEOUT_MS, describe, requestProblem, runHandler } from "./_run.ts";
+
+type Client = ReturnType<typeof createClient>;
+
+/** Key of the request list of `node`. */
+export function commandKey(node: string): string {
+  return `harvester:commands:${node}`;
+}
+
+/** Key of the result list of request `id`. */
+export function resultKey(id: string): string {
+  return `harvester:results:${id}`;
+}
+
+/** A request on the wire: the envelope plus the epoch-ms deadline after which it must not run. */
+interface WireRequest extends CommandRequest {
+  deadline: number;
+}
+
+/** Options for {@link RedisCommandClient}. */
+export interface RedisCommandClientOptions {
+  /** `redis://host:port`. */
+  url: string;
+}
+
+/**
+ * Hub side of the Redis command channel. Each waiting `send` holds its own connection (BLPOP
+ * blocks it); idle connections are kept for reuse.
+ */
+export class RedisCommandClient implements CommandClient {
+  #url: string;
+  #main: Client | null = null;
+  #idle: Client[] = [];
+  #busy = new Set<Client>();
+  #closed = false;
+
+  constructor(options: RedisCommandClientOptions) {
+    this.#url = options.url;
+  }
+
+  async #connect(): Promise<Client> {
+    const c = createClient({
+      url: this.#url,
+      // Fail fast instead of queueing while Redis is away: the caller gets `unreachable`.
+      disableOfflineQueue: true,
+      socket: { connectTimeout: 1000, reconnectStrategy: false },
+    });
+    c.on("error", () => {/* reported through the failing command */});
+    await c.connect();
+    return c;
+  }
+
+  async #mainClient(): Promise<Client> {
+    if (this.#main?.isReady) return this.#main;
+    this.#main?.destroy();
+    this.#main = null;
+    this.#main = await this.#connect();
+    return this.#main;
+  }
+
+  async #acquire(): Promise<Client> {
+    while (this.#idle.length) {
+      const c = this.#idle.pop()!;
+      if (c.isReady) return c;
+      c.destroy();
+    }
+    return await this.#connect();
+  }
+
+  /**
+   * Send `command` to the broker of `node` and wait for its result.
+   *
+   * @returns the result; `unreachable` when Redis cannot be reached, `timeout` when no broker answers
+   */
+  async send(node: string, command: Command, timeoutMs = DEFAULT_TIMEOUT_MS): Promise<CommandResult> {
+    const id = newCommandId();
+    const what = describe(node, command);
+    if (this.#closed) return commandFailure(id, "unreachable", `Cannot ${what}: client is closed`);
+    const req: WireRequest = { id, node, command, deadline: Date.now() + timeoutMs };
+    let waiter: Client | null = null;
+    try {
+      const main = await this.#mainClient();
+      waiter = await this.#acquire();
+      this.#busy.add(waiter);
+      await main.lPush(commandKey(node), JSON.stringify(req));
+      const got = await waiter.blPop(resultKey(id), Math.max(timeoutMs, 1) / 1000);
+      this.#busy.delete(waiter);
+      if (!this.#closed) this.#idle.push(waiter);
+      else waiter.destroy();
+      waiter = null;
+      if (!got) return commandFailure(id, "timeout", `Cannot ${what}: no answer within ${timeoutMs} ms`);
+      return JSON.parse(got.element) as CommandResult;
+    } catch (e) {
+      if (waiter) {
+        this.#busy.delete(waiter);
+        waiter.destroy();
+      }
+      const reason = this.#closed
+        ? "client is closed"
+        : `Redis at ${this.#url} unreachable (${errorText(e)})`;
+      return commandFailure(id, "unreachable", `Cannot ${what}: ${reason}`);
+    }
+  }
+
+  /** Close every connection; pending sends resolve `unreachable`. */
+  close(): Promise<void> {
+    this.#closed = true;
+    for (const c of [...this.#idle, ...this.#busy]) c.destroy();
+    this.#idle = [];
+    this.#busy.clear();
+    this.#main?.destroy();
+    this.#main = null;
+    return Promise.resolve();
+  }
+}
+
+/** Options for {@link RedisCommandServer}. */
+export interface RedisCommandServerOptions {
+  url: string;
+  /** The node this broker serves. */
+  node: string;
+  handler: CommandHandler;
+  /** Seconds per BLPOP round; bounds how long `stop()` takes at most. Default 1. */
+  pollSeconds?: number;
+  /** Called with requests that could not be parsed or ran past their deadline (for logging). */
+  onDiscard?: (reason: string) => void;
+}
+
+/** Broker side: pops requests for its node, runs them one at a time, pushes results. */
+export class RedisCommandServer {
+  #opts: RedisCommandServerOptions;
+  #blocking: Client | null = null;
+  #writer: Client | null = null;
+  #running = false;
+  #loop: Promise<void> | null = null;
+
+  constructor(options: RedisCommandServerOptions) {
+    this.#opts = options;
+  }
+
+  /** Connect and start serving; resolves once connected. */
+  async start(): Promise<void> {
+    if (this.#running) return;
+    const make = async () => {
+      const c = createClient({ url: this.#opts.url });
+      c.on("error", () => {/* the client reconnects by itself */});
+      await c.connect();
+      return c;
+    };
+    this.#writer = await make();
+    this.#blocking = await make();
+    this.#running = true;
+    this.#loop = this.#serve();
+  }
+
+  async #serve(): Promise<void> {
+    const key = commandKey(this.#opts.node);
+    while (this.#running) {
+      let raw: string;
+      try {
+        const got = await this.#blocking!.blPop(key, this.#opts.pollSeconds ?? 1);
+        if (!got) continue;
+        raw = got.element;
+      } catch {
+        if (!this.#running) return;
+        await new Promise((r) => setTimeout(r, 200));
+        continue;
+      }
+      await this.#handle(raw);
+    }
+  }
+
+  async #handle(raw: string): Promise<void> {
+    let req: WireRequest;
+    try {
+      req = JSON.parse(raw);
+    } catch {
+      this.#opts.onDiscard?.("Cannot run command: request is not JSON");
+      return;
+    }
+    const problem = requestProblem(req);
+    if (problem) {
+      this.#opts.onDiscard?.(`Cannot run command: ${problem}`);
+      if (typeof req?.id === "string") {
+        await this.#reply(commandFailure(req.id, "rejected", `Cannot run command: ${problem}`));
+      }
+      return;
+    }
+    if (typeof req.deadline === "number" && Date.now() > req.deadline) {
+      this.#opts.onDiscard?.(`Cannot run command "${req.command.type}" ${req.id}: its deadline passed`);
+      return;
+    }
+    const { deadline: _deadline, ...plain } = req;
+    await this.#reply(await runHandler(this.#opts.handler, plain));
+  }
+
+  async #reply(result: CommandResult): Promise<void> {
+    try {
+      const key = resultKey(result.id);
+      await this.#writer!.multi().rPush(key, JSON.stringify(result)).expire(key, 60).exec();
+    } catch {
+      // The client times out and reports it; nothing else to do here.
+    }
+  }
+
+  /** Stop serving and close both connections. */
+  async stop(): Promise<void> {
+    if (!this.#running) return;
+    this.#running = false;
+    this.#blocking?.destroy();
+    await this.#loop;
+    this.#writer?.destroy();
+    this.#blocking = this.#writer = null;
+  }
+}
+
+function errorText(e: unknown): string {
+  return e instanceof Error ? e.message : String(e);
+}
