@@ -42,6 +42,8 @@ export interface HalErrorOptions {
   cause?: unknown;
   /** errno reported by the kernel, when there was one. */
   errno?: number;
+  /** Symbolic errno name (`ENXIO`), shown next to the number when given. */
+  errnoName?: string;
 }
 
 /**
@@ -65,7 +67,8 @@ export class HalError extends Error {
    * @param options cause and errno
    */
   constructor(code: HalErrorCode, action: string, options: HalErrorOptions = {}) {
-    const detail = options.errno !== undefined ? ` (errno ${options.errno})` : "";
+    const name = options.errnoName ? ` ${options.errnoName}` : "";
+    const detail = options.errno !== undefined ? ` (errno ${options.errno}${name})` : "";
     super(`${action}: ${HAL_ERROR_MEANING[code]}${detail}`, { cause: options.cause });
     this.code = code;
     this.errno = options.errno;
