@@ -1,0 +1,152 @@
+/**
+ * A node-redis v5 client made explicit about being offline.
+ *
+ * node-redis queues commands silently while it reconnects, and emits `error` events that
+ * crash the process when nobody listens. This wrapper turns both off: the offline queue is
+ * disabled (a command sent while disconnected rejects at once with `ClientOfflineError`),
+ * every `error` event is caught and counted, reconnection is retried forever with a capped
+ * backoff, and {@link RedisConnection.close} waits for a pending retry timer so nothing
+ * outlives the owner.
+ *
+ * @module
+ */
+import { createClient, type RedisClientType } from "redis";
+
+/** Options for {@link RedisConnection}. */
+export interface RedisConnectionOptions {
+  /** `redis://host:port[/db]`. */
+  url: string;
+  /** Longest wait between reconnect attempts, ms. Default 500. */
+  maxRetryDelayMs?: number;
+  /** TCP connect timeout, ms. Default 2000. */
+  connectTimeoutMs?: number;
+  /** Client name shown by `CLIENT LIST`. */
+  name?: string;
+}
+
+/** One Redis client that never throws `error` events and never queues offline. */
+export class RedisConnection {
+  /** The underlying client; commands reject at once while {@link ready} is false. */
+  readonly client: RedisClientType;
+  /** Errors the client reported (connection refused, socket closed, …). */
+  errors = 0;
+  /** The last error message, for diagnostics. */
+  lastError: string | null = null;
+  #ready = false;
+  #closed = false;
+  #readyCount = 0;
+  #retryUntil = 0;
+  #connecting: Promise<unknown> | null = null;
+  #readyListeners = new Set<(first: boolean) => void>();
+  #downListeners = new Set<() => void>();
+
+  /**
+   * Create the client and start connecting in the background.
+   *
+   * @param options URL and reconnect tuning.
+   * @throws {TypeError} When the URL is not a `redis://` or `rediss://` URL.
+   */
+  constructor(options: RedisConnectionOptions) {
+    if (!/^rediss?:\/\//.test(options.url)) {
+      throw new TypeError(`Cannot connect to Redis: URL '${options.url}' is not redis:// or rediss://`);
+    }
+    const maxDelay = options.maxRetryDelayMs ?? 500;
+    this.client = createClient({
+      url: options.url,
+      name: options.name,
+      disableOfflineQueue: true,
+      socket: {
+        connectTimeout: options.connectTimeoutMs ?? 2000,
+        reconnectStrategy: (retries: number) => {
+          if (this.#closed) return false;
+          const delay = Math.min(maxDelay, 25 * 2 ** Math.min(retries, 10));
+          this.#retryUntil = Math.max(this.#retryUntil, Date.now() + delay);
+          return delay;
+        },
+      },
+    }) as RedisClientType;
+    this.client.on("error", (err: unknown) => {
+      this.errors++;
+      this.lastError = err instanceof Error ? err.message : String(err);
+      this.#setDown();
+    });
+    this.client.on("end", () => this.#setDown());
+    this.client.on("ready", () => {
+      this.#ready = true;
+      const first = this.#readyCount++ === 0;
+      for (const l of this.#readyListeners) safe(() => l(first));
+    });
+    this.#connecting = this.client.connect().catch(() => {/* reported through 'error' */});
+  }
+
+  /** True while commands can be sent. */
+  get ready(): boolean {
+    return this.#ready && !this.#closed;
+  }
+
+  /** True once {@link close} was called. */
+  get closed(): boolean {
+    return this.#closed;
+  }
+
+  /**
+   * Call `listener` every time the client becomes ready; `first` is true for the first connect.
+   *
+   * @returns A function that removes the listener.
+   */
+  onReady(listener: (first: boolean) => void): () => void {
+    this.#readyListeners.add(listener);
+    return () => this.#readyListeners.delete(listener);
+  }
+
+  /** Call `listener` when a ready client loses its connection. */
+  onDown(listener: () => void): () => void {
+    this.#downListeners.add(listener);
+    return () => this.#downListeners.delete(listener);
+  }
+
+  /**
+   * Resolve once ready, or false after `timeoutMs`.
+   *
+   * @param timeoutMs Longest wait.
+   */
+  async waitReady(timeoutMs: number): Promise<boolean> {
+    if (this.ready) return true;
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    let off = () => {};
+    const ok = await new Promise<boolean>((resolve) => {
+      off = this.onReady(() => resolve(true));
+      timer = setTimeout(() => resolve(false), timeoutMs);
+    });
+    clearTimeout(timer);
+    off();
+    return ok && this.ready;
+  }
+
+  /** Drop the socket now (pending commands reject) and wait out any reconnect timer. */
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    this.#ready = false;
+    try {
+      this.client.destroy();
+    } catch { /* already closed */ }
+    // node-redis sleeps between reconnect attempts on a timer it does not cancel.
+    for (let wait = this.#retryUntil - Date.now(); wait > 0; wait = this.#retryUntil - Date.now()) {
+      await new Promise((r) => setTimeout(r, wait + 5));
+    }
+    await this.#connecting;
+  }
+
+  #setDown(): void {
+    const was = this.#ready;
+    this.#ready = this.client.isReady && !this.#closed;
+    if (was && !this.#ready) { for (const l of this.#downListeners) safe(l); }
+  }
+}
+
+function safe(fn: () => void): void {
+  try {
+    fn();
+  } catch { /* a listener must not break the connection */ }
+}
