@@ -1,0 +1,273 @@
+// HARVESTER dashboard: loads the current state over the hub API, then follows the socket.io
+// event feed. No build step, no external requests: everything comes from /assets/.
+import { io } from "./vendor/socket.io.esm.min.js";
+import { NodeBoard } from "./nodes.js";
+import { EventStream, LogViewer, PluginTable } from "./panels.js";
+import { formatAge, formatClock, h, setText } from "./ui.js";
+
+const $ = (testid) => document.querySelector(`[data-testid="${testid}"]`);
+const token = document.querySelector('meta[name="harvester-token"]')?.content ?? "";
+const REFRESH_MS = 4000;
+const SEEN_KEEP = 4000;
+
+let clockOffset = 0; // server time − browser time, from /api/readings
+const now = () => Date.now() + clockOffset;
+
+/** Calls the hub API; throws an Error with the hub's own message on a non-2xx answer. */
+async function api(method, path, body) {
+  const headers = { accept: "application/json" };
+  if (body !== undefined) headers["content-type"] = "application/json";
+  if (method !== "GET" && token) headers.authorization = `Bearer ${token}`;
+  const res = await fetch(path, {
+    method,
+    headers,
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
+  let data = null;
+  try {
+    data = await res.json();
+  } catch {
+    // non-JSON answer; described below
+  }
+  if (!res.ok) {
+    const msg = data?.error ?? `HTTP ${res.status}`;
+    const where = data?.field ? ` (${data.field}${data.problem ? `: ${data.problem}` : ""})` : "";
+    throw new Error(`${msg}${where}`);
+  }
+  return data;
+}
+
+const board = new NodeBoard($("nodes"), now);
+const stream = new EventStream($("event-list"), $("event-filter"), $("event-pause"), $("event-count"));
+const plugins = new PluginTable($("plugins"), $("plugins-empty"), reloadPlugin);
+const logs = new LogViewer(
+  $("log-tabs"),
+  $("log-lines"),
+  (node) => api("GET", `/api/logs?node=${encodeURIComponent(node)}`),
+);
+const seen = new Set();
+let lastEventTs = null;
+let loaded = false;
+
+// ---- connection state -------------------------------------------------------------------
+
+function setConnection(state, text) {
+  const el = $("connection");
+  el.dataset.state = state;
+  setText(el.querySelector(".conn-text"), text);
+  const banner = $("disconnected-banner");
+  banner.hidden = state !== "disconnected";
+  if (state === "disconnected") setText(banner.querySelector(".banner-text"), text);
+  document.body.classList.toggle("is-disconnected", state === "disconnected");
+}
+
+// ---- events -----------------------------------------------------------------------------
+
+/** Handles one envelope from the feed or the seed; duplicates (catch-up after seed) are skipped. */
+function onEvent(e, { live = true } = {}) {
+  if (!e || typeof e.type !== "string") return;
+  const key = e.id ?? `${e.type}|${e.ts}|${e.node}|${e.cycle}`;
+  if (seen.has(key)) return;
+  seen.add(key);
+  if (seen.size > SEEN_KEEP) seen.delete(seen.values().next().value);
+  if (!lastEventTs || e.ts > lastEventTs) lastEventTs = e.ts;
+  stream.add(e);
+  const d = e.data ?? {};
+  switch (e.type) {
+    case "reading":
+      board.applyReading(d, live ? { stale: false } : {});
+      break;
+    case "led.sync":
+      if (Array.isArray(d.leds)) board.setLeds(d.node ?? e.node, d.leds);
+      break;
+    case "node.online":
+    case "node.offline":
+    case "node.stale": {
+      const id = d.node ?? d.id ?? e.node;
+      board.setNodeStatus(id, d.status ?? e.type.slice(5));
+      scheduleRefresh();
+      break;
+    }
+    default:
+      if (e.type.startsWith("plugin.") || e.type === "scheduler.mood") scheduleRefresh();
+  }
+  updateSummary();
+}
+
+// ---- state refresh ----------------------------------------------------------------------
+
+let refreshTimer = null;
+/** Coalesces refresh requests caused by bursts of events. */
+function scheduleRefresh() {
+  if (refreshTimer) return;
+  refreshTimer = setTimeout(() => {
+    refreshTimer = null;
+    refresh().catch(() => {});
+  }, 300);
+}
+
+async function refresh() {
+  const [r, n, p] = await Promise.all([
+    api("GET", "/api/readings"),
+    api("GET", "/api/nodes"),
+    api("GET", "/api/plugins"),
+  ]);
+  const serverTs = Date.parse(r.timestamp);
+  if (Number.isFinite(serverTs)) clockOffset = serverTs - Date.now();
+  for (const node of n.nodes ?? []) board.upsertNode(node);
+  for (const rec of r.readings ?? []) board.applyReading(rec, { stale: !!rec.stale });
+  board.applyStale(r.readings ?? []);
+  plugins.update(p.plugins ?? [], now());
+  const ids = board.ids();
+  logs.setNodes(ids);
+  fillNodeSelect(ids);
+  updateSummary();
+  $("nodes-empty").hidden = ids.length > 0;
+}
+
+async function seedHistory() {
+  const { events } = await api("GET", "/api/events?type=reading&limit=1000");
+  for (const e of events ?? []) onEvent(e, { live: false });
+  board.redraw();
+}
+
+async function load() {
+  try {
+    await refresh();
+    await seedHistory();
+    loaded = true;
+    $("loading").hidden = true;
+    connect();
+  } catch (err) {
+    const el = $("loading");
+    el.classList.add("is-error");
+    setText(el, `Cannot load from the hub: ${err.message}. Retrying…`);
+    setTimeout(load, 3000);
+  }
+}
+
+// ---- live feed --------------------------------------------------------------------------
+
+let socket = null;
+function connect() {
+  socket = io({ auth: { token }, reconnectionDelayMax: 4000 });
+  setConnection("connecting", "connecting…");
+  socket.on("connect", () => {
+    setConnection("connected", "live");
+    refresh().catch(() => {});
+  });
+  socket.on("event", (e) => onEvent(e));
+  socket.on("lagging", () => setConnection("connected", "live (lagging behind)"));
+  socket.on("disconnect", (reason) => {
+    setConnection("disconnected", `disconnected (${reason}); reconnecting…`);
+    // The server dropped us on purpose (e.g. lagging): socket.io will not retry by itself.
+    if (reason === "io server disconnect") setTimeout(() => socket.connect(), 1000);
+  });
+  socket.on(
+    "connect_error",
+    (err) => setConnection("disconnected", `cannot connect: ${err.message}; retrying…`),
+  );
+  socket.io.on("reconnect_attempt", (n) => setConnection("disconnected", `reconnecting (attempt ${n})…`));
+}
+
+// ---- controls ---------------------------------------------------------------------------
+
+function fillNodeSelect(ids) {
+  const select = $("buzzer-node");
+  const want = ["", ...ids].join();
+  if ([...select.options].map((o) => o.value).join() === want) return;
+  const current = select.value;
+  select.replaceChildren(
+    h("option", { value: "", text: "buzzer owner (auto)" }),
+    ...ids.map((id) => h("option", { value: id, text: id })),
+  );
+  if (ids.includes(current)) select.value = current;
+}
+
+const PATTERN_NAMES = { single: "beep", triple: "beep ×3", long: "long beep" };
+
+async function buzz(pattern, button) {
+  const out = $("buzzer-result");
+  const node = $("buzzer-node").value;
+  button.disabled = true;
+  out.className = "result is-pending";
+  setText(out, `sending ${PATTERN_NAMES[pattern]}…`);
+  try {
+    const res = await api("POST", "/api/buzzer", node ? { pattern, node } : { pattern });
+    out.className = res?.ok === false ? "result is-error" : "result is-ok";
+    out.dataset.outcome = res?.ok === false ? "error" : "ok";
+    setText(
+      out,
+      `${res?.ok === false ? "✗" : "✓"} ${PATTERN_NAMES[pattern]} on ${res?.node ?? (node || "hub")} · ${
+        formatClock(new Date().toISOString())
+      }${describeResult(res?.result)}`,
+    );
+  } catch (err) {
+    out.className = "result is-error";
+    out.dataset.outcome = "error";
+    setText(out, `✗ ${err.message}`);
+  } finally {
+    button.disabled = false;
+  }
+}
+
+function describeResult(result) {
+  if (result == null || result === true) return "";
+  if (typeof result === "string") return ` · ${result}`;
+  if (typeof result === "object" && typeof result.error === "string") return ` · ${result.error}`;
+  return "";
+}
+
+async function reloadPlugin(node, id, button) {
+  const out = $("plugin-result");
+  button.disabled = true;
+  setText(out, `reloading ${id} on ${node}…`);
+  out.className = "result is-pending";
+  try {
+    await api("POST", `/api/plugins/${encodeURIComponent(id)}/reload`, { node });
+    out.className = "result is-ok";
+    out.dataset.outcome = "ok";
+    setText(out, `✓ reload of ${id} on ${node} requested · ${formatClock(new Date().toISOString())}`);
+    scheduleRefresh();
+  } catch (err) {
+    out.className = "result is-error";
+    out.dataset.outcome = "error";
+    setText(out, `✗ ${id}: ${err.message}`);
+  } finally {
+    button.disabled = false;
+  }
+}
+
+for (const button of document.querySelectorAll("[data-pattern]")) {
+  button.addEventListener("click", () => buzz(button.dataset.pattern, button));
+}
+
+// ---- summary and clocks -----------------------------------------------------------------
+
+function updateSummary() {
+  const ids = board.ids();
+  const offline = ids.filter((id) => board.nodes.get(id).info.status !== "online").length;
+  setText($("summary-nodes"), offline ? `${ids.length - offline}/${ids.length} up` : `${ids.length}`);
+  $("summary-nodes").classList.toggle("warn-text", offline > 0);
+  setText($("summary-readings"), String(board.cards.size));
+  const bad = [...plugins.rows.values()].filter((r) => r.el.dataset.status !== "running").length;
+  setText(
+    $("summary-plugins"),
+    bad ? `${plugins.rows.size} (${bad} not running)` : String(plugins.rows.size),
+  );
+  $("summary-plugins").classList.toggle("warn-text", bad > 0);
+}
+
+setInterval(() => {
+  board.tick();
+  setText($("summary-last"), lastEventTs ? formatAge(now() - Date.parse(lastEventTs)) : "–");
+  setText($("clock"), formatClock(new Date(now()).toISOString()));
+}, 1000);
+
+setInterval(() => {
+  if (!loaded) return;
+  refresh().catch(() => {});
+  logs.refresh();
+}, REFRESH_MS);
+
+load();

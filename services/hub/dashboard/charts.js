@@ -1,0 +1,162 @@
+// Hand-drawn SVG/canvas pieces: sparklines, the IAQ gauge, the virtual SSD1306 screen.
+import { svg } from "./ui.js";
+
+const SPARK_W = 120;
+const SPARK_H = 30;
+
+/** Creates an empty sparkline (an <svg> with an area, a line and an end dot). */
+export function createSparkline(testid) {
+  return svg(
+    "svg",
+    {
+      class: "spark",
+      viewBox: `0 0 ${SPARK_W} ${SPARK_H}`,
+      preserveAspectRatio: "none",
+      testid,
+      "data-points": "0",
+      role: "img",
+      "aria-label": "recent history",
+    },
+    svg("path", { class: "spark-area", d: "" }),
+    svg("polyline", { class: "spark-line", points: "", "vector-effect": "non-scaling-stroke" }),
+    svg("circle", { class: "spark-dot", r: "2", cx: "-10", cy: "-10" }),
+  );
+}
+
+/**
+ * Redraws a sparkline from `[{ t, v }]` (time in ms, numeric value), scaled to the window's
+ * own min/max so small drifts stay visible.
+ */
+export function drawSparkline(el, points) {
+  el.dataset.points = String(points.length);
+  const [area, line, dot] = el.children;
+  if (points.length < 2) {
+    line.setAttribute("points", "");
+    area.setAttribute("d", "");
+    dot.setAttribute("cx", "-10");
+    return;
+  }
+  const t0 = points[0].t;
+  const t1 = points[points.length - 1].t;
+  let lo = Infinity;
+  let hi = -Infinity;
+  for (const p of points) {
+    if (p.v < lo) lo = p.v;
+    if (p.v > hi) hi = p.v;
+  }
+  if (hi - lo < 1e-9) {
+    hi += 1;
+    lo -= 1;
+  }
+  const pad = 3;
+  const x = (t) => (t1 === t0 ? SPARK_W : ((t - t0) / (t1 - t0)) * (SPARK_W - 4));
+  const y = (v) => pad + (1 - (v - lo) / (hi - lo)) * (SPARK_H - 2 * pad);
+  const pts = points.map((p) => `${x(p.t).toFixed(1)},${y(p.v).toFixed(1)}`);
+  line.setAttribute("points", pts.join(" "));
+  area.setAttribute("d", `M0,${SPARK_H} L${pts.join(" L")} L${x(t1).toFixed(1)},${SPARK_H} Z`);
+  const last = points[points.length - 1];
+  dot.setAttribute("cx", x(last.t).toFixed(1));
+  dot.setAttribute("cy", y(last.v).toFixed(1));
+  el.setAttribute("aria-label", `recent history: min ${+lo.toFixed(2)}, max ${+hi.toFixed(2)}`);
+}
+
+/** IAQ bands (Bosch BSEC index, 0–500), upper bound inclusive. */
+export const IAQ_BANDS = [
+  { max: 50, name: "excellent", color: "#1db954" },
+  { max: 100, name: "good", color: "#8bc34a" },
+  { max: 150, name: "moderate", color: "#f2c811" },
+  { max: 200, name: "poor", color: "#ff8c1a" },
+  { max: 300, name: "bad", color: "#e53935" },
+  { max: 500, name: "very bad", color: "#8e2470" },
+];
+
+/** The band an IAQ value falls in. */
+export function iaqBand(value) {
+  const v = Math.max(0, Math.min(500, Number(value) || 0));
+  return IAQ_BANDS.find((b) => v <= b.max) ?? IAQ_BANDS[IAQ_BANDS.length - 1];
+}
+
+const CX = 70;
+const CY = 66;
+const R = 54;
+
+function polar(value, radius) {
+  const a = Math.PI * (1 - Math.max(0, Math.min(500, value)) / 500);
+  return [CX + radius * Math.cos(a), CY - radius * Math.sin(a)];
+}
+
+function arc(v0, v1, radius) {
+  const [x0, y0] = polar(v0, radius);
+  const [x1, y1] = polar(v1, radius);
+  return `M${x0.toFixed(2)},${y0.toFixed(2)} A${radius},${radius} 0 0 1 ${x1.toFixed(2)},${y1.toFixed(2)}`;
+}
+
+/** Creates an IAQ gauge: six coloured bands, tick labels, a needle and the value. */
+export function createIaqGauge(testid) {
+  const bands = [];
+  let from = 0;
+  for (const b of IAQ_BANDS) {
+    bands.push(svg("path", { class: "gauge-band", d: arc(from + 0.8, b.max - 0.8, R), stroke: b.color }));
+    from = b.max;
+  }
+  const ticks = [0, 100, 200, 300, 500].map((v) => {
+    const [x, y] = polar(v, R + 13);
+    return svg("text", { class: "gauge-tick", x: x.toFixed(1), y: (y + 3).toFixed(1), text: String(v) });
+  });
+  return svg(
+    "svg",
+    { class: "gauge", viewBox: "-4 -8 148 92", testid, role: "img", "aria-label": "IAQ gauge" },
+    svg("path", { class: "gauge-track", d: arc(0, 500, R) }),
+    ...bands,
+    ...ticks,
+    svg("line", { class: "gauge-needle", x1: CX, y1: CY, x2: CX, y2: CY - R + 12 }),
+    svg("circle", { class: "gauge-hub", cx: CX, cy: CY, r: 4 }),
+    svg("text", { class: "gauge-value", x: CX, y: CY - 14, text: "—" }),
+    svg("text", { class: "gauge-label", x: CX, y: CY + 14, text: "" }),
+  );
+}
+
+/** Points the gauge at `value` and names its band. */
+export function drawIaqGauge(el, value, status) {
+  const band = iaqBand(value);
+  const needle = el.querySelector(".gauge-needle");
+  const [x, y] = polar(Number(value) || 0, R - 12);
+  needle.setAttribute("x2", x.toFixed(2));
+  needle.setAttribute("y2", y.toFixed(2));
+  needle.setAttribute("stroke", band.color);
+  el.querySelector(".gauge-value").textContent = Number.isFinite(value) ? String(Math.round(value)) : "—";
+  const lbl = el.querySelector(".gauge-label");
+  lbl.textContent = (typeof status === "string" && status ? status : band.name).toLowerCase();
+  lbl.setAttribute("fill", band.color);
+  el.dataset.band = band.name;
+  el.dataset.value = String(value);
+  el.setAttribute("aria-label", `IAQ ${Math.round(value)}: ${band.name}`);
+}
+
+/**
+ * Draws a 128×64 SSD1306 framebuffer (base64 of 1024 bytes, page-major: byte = page*128 + x,
+ * bit n = row page*8 + n) onto a canvas. Returns the number of lit pixels.
+ */
+export function drawOled(canvas, base64) {
+  const bin = atob(base64);
+  const ctx = canvas.getContext("2d");
+  const img = ctx.createImageData(128, 64);
+  let lit = 0;
+  for (let page = 0; page < 8; page++) {
+    for (let x = 0; x < 128; x++) {
+      const byte = bin.charCodeAt(page * 128 + x) || 0;
+      for (let bit = 0; bit < 8; bit++) {
+        const on = (byte >> bit) & 1;
+        const i = ((page * 8 + bit) * 128 + x) * 4;
+        if (on) lit++;
+        img.data[i] = on ? 0x9c : 0x05;
+        img.data[i + 1] = on ? 0xe6 : 0x0a;
+        img.data[i + 2] = on ? 0xff : 0x12;
+        img.data[i + 3] = 255;
+      }
+    }
+  }
+  ctx.putImageData(img, 0, 0);
+  canvas.dataset.lit = String(lit);
+  return lit;
+}
