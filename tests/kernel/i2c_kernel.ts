@@ -1,0 +1,230 @@
+/**
+ * hal/linux against a real kernel: run inside QEMU by tests/kernel/run.sh, where i2c-stub
+ * (chip_addr=0x77,0x3c) provides an SMBus-only adapter on /dev/i2c-0. Not named *_test.ts so
+ * the host suite does not pick it up.
+ */
+import assert from "node:assert/strict";
+import { HalError } from "../../hal/errors.ts";
+import { I2cDevice } from "../../hal/i2c.ts";
+import { LinuxI2cBus } from "../../hal/linux/i2c_bus.ts";
+import { I2C_FUNC } from "../../hal/linux/i2c_plan.ts";
+import { LinuxHal } from "../../hal/linux/mod.ts";
+
+const bytes = (...b: number[]) => Uint8Array.from(b);
+
+function withBus(io: "sync" | "nonblocking", fn: (bus: LinuxI2cBus) => Promise<void>): () => Promise<void> {
+  return async () => {
+    const bus = LinuxI2cBus.open(0, { io });
+    try {
+      await fn(bus);
+    } finally {
+      bus.close();
+    }
+  };
+}
+
+Deno.test(
+  "LinuxI2cBus.functionality() reads I2C_FUNCS of i2c-stub (SMBus only)",
+  withBus("sync", async (bus) => {
+    const f = bus.functionality();
+    assert.equal(f.i2c, false);
+    assert.equal(f.smbusQuick, true);
+    assert.equal(f.smbusByte, true);
+    assert.equal(f.smbusByteData, true);
+    assert.equal(f.smbusWordData, true);
+    assert.equal(f.smbusI2cBlock, true);
+    assert.equal(f.raw & I2C_FUNC.I2C, 0);
+    await Promise.resolve();
+  }),
+);
+
+for (const io of ["sync", "nonblocking"] as const) {
+  Deno.test(
+    `LinuxI2cBus.transfer() byte data round-trips at 0x77 and 0x3c (${io})`,
+    withBus(io, async (bus) => {
+      await bus.transfer(0x77, bytes(0xd0, 0x61), 0);
+      await bus.transfer(0x3c, bytes(0xd0, 0x5a), 0);
+      assert.deepEqual(await bus.transfer(0x77, bytes(0xd0), 1), bytes(0x61));
+      assert.deepEqual(await bus.transfer(0x3c, bytes(0xd0), 1), bytes(0x5a));
+    }),
+  );
+
+  Deno.test(
+    `LinuxI2cBus.transfer() word data round-trips little-endian (${io})`,
+    withBus(io, async (bus) => {
+      await bus.transfer(0x77, bytes(0x20, 0x34, 0x12), 0);
+      assert.deepEqual(await bus.transfer(0x77, bytes(0x20), 2), bytes(0x34, 0x12));
+      // i2c-stub keeps one 16-bit word per register: the byte view is the low byte.
+      assert.deepEqual(await bus.transfer(0x77, bytes(0x20), 1), bytes(0x34));
+    }),
+  );
+
+  Deno.test(
+    `LinuxI2cBus.transfer() I2C block data round-trips (${io})`,
+    withBus(io, async (bus) => {
+      const payload = Array.from({ length: 32 }, (_, i) => (i * 7 + 3) & 0xff);
+      await bus.transfer(0x3c, bytes(0x40, ...payload), 0);
+      assert.deepEqual(await bus.transfer(0x3c, bytes(0x40), 32), Uint8Array.from(payload));
+      assert.deepEqual(await bus.transfer(0x3c, bytes(0x40), 5), Uint8Array.from(payload.slice(0, 5)));
+      // the block landed register by register
+      assert.deepEqual(await bus.transfer(0x3c, bytes(0x45), 1), bytes(payload[5]));
+    }),
+  );
+
+  Deno.test(
+    `LinuxI2cBus.transfer() reports a missing address as not acknowledged (${io})`,
+    withBus(io, async (bus) => {
+      const err = await bus.transfer(0x50, bytes(0x00), 1).then(() => null, (e) => e);
+      assert.ok(err instanceof HalError, String(err));
+      assert.equal(err.code, "address_nak");
+      assert.match(
+        err.message,
+        /^Cannot read I2C device 0x50 on bus 0: address not acknowledged \(errno \d+ E[A-Z]+\)$/,
+      );
+      const quick = await bus.transfer(0x50, bytes(), 0).then(() => null, (e) => e);
+      assert.ok(quick instanceof HalError);
+      assert.equal(quick.code, "address_nak");
+      // the bus still works afterwards
+      await bus.transfer(0x77, bytes(0x01, 0x99), 0);
+      assert.deepEqual(await bus.transfer(0x77, bytes(0x01), 1), bytes(0x99));
+    }),
+  );
+}
+
+Deno.test(
+  "LinuxI2cBus.transfer() maps generic shapes to send/receive byte and quick",
+  withBus("nonblocking", async (bus) => {
+    await bus.transfer(0x77, bytes(0x60, 0x11, 0x22, 0x33), 0); // I2C block write of 3 bytes
+    await bus.transfer(0x77, bytes(0x60), 0); // send byte: sets the stub's register pointer
+    assert.deepEqual(await bus.transfer(0x77, bytes(), 1), bytes(0x11)); // receive byte
+    assert.deepEqual(await bus.transfer(0x77, bytes(), 1), bytes(0x22)); // pointer auto-increments
+    assert.deepEqual(await bus.transfer(0x77, bytes(), 0), bytes()); // quick write is acknowledged
+    assert.deepEqual(await bus.transfer(0x77, bytes(0x60), 3), bytes(0x11, 0x22, 0x33)); // I2C block read
+  }),
+);
+
+Deno.test(
+  "LinuxI2cBus.transfer() refuses shapes SMBus cannot carry, naming the shape",
+  withBus("sync", async (bus) => {
+    const cases: [number[], number, RegExp][] = [
+      [[0x10, 0x01], 2, /'write 2 byte\(s\) then read 2'/],
+      [[0x10], 33, /'write 1 byte\(s\) then read 33'/],
+      [[], 4, /'write 0 byte\(s\) then read 4'/],
+      [Array(34).fill(1), 0, /'write 34 byte\(s\) then read 0'/],
+    ];
+    for (const [w, r, re] of cases) {
+      const err = await bus.transfer(0x77, Uint8Array.from(w), r).then(() => null, (e) => e);
+      assert.ok(err instanceof HalError, String(err));
+      assert.equal(err.code, "not_supported");
+      assert.match(err.message, re);
+      assert.match(err.message, /^Cannot (read|write) I2C device 0x77 on bus 0: .*: not supported$/);
+    }
+  }),
+);
+
+Deno.test("LinuxI2cBus.open() of a missing bus is not_found naming the node", () => {
+  const err = (() => {
+    try {
+      LinuxI2cBus.open(7);
+    } catch (e) {
+      return e;
+    }
+  })();
+  assert.ok(err instanceof HalError);
+  assert.equal(err.code, "not_found");
+  assert.equal(err.message, "Cannot open I2C bus 7 (/dev/i2c-7): no such device (errno 2 ENOENT)");
+});
+
+Deno.test(
+  "LinuxI2cBus.transfer() serialises concurrent transfers across addresses",
+  withBus("nonblocking", async (bus) => {
+    const done: number[] = [];
+    const jobs: Promise<unknown>[] = [];
+    for (let i = 0; i < 40; i++) {
+      const addr = i % 2 ? 0x3c : 0x77;
+      const reg = 0x80 + (i >> 1);
+      jobs.push(bus.transfer(addr, bytes(reg, i), 0).then(() => done.push(2 * i)));
+      jobs.push(
+        bus.transfer(addr, bytes(reg), 1).then((v) => {
+          assert.deepEqual(v, bytes(i), `read-back of job ${i}`);
+          done.push(2 * i + 1);
+        }),
+      );
+    }
+    await Promise.all(jobs);
+    assert.deepEqual(done, Array.from({ length: 80 }, (_, i) => i)); // completed in submission order
+  }),
+);
+
+Deno.test("I2cDevice over LinuxHal reads and writes registers", async () => {
+  const hal = new LinuxHal({
+    i2cBuses: [0],
+    gpioChip: 0,
+    ledCount: 0,
+    ledPin: 10,
+    ledBrightness: 1,
+    buzzerPin: 17,
+  });
+  try {
+    const dev = new I2cDevice(hal.i2c(0), 0x77);
+    assert.equal(hal.i2c(0), hal.i2c(0));
+    await dev.writeRegister(0xd0, 0x61);
+    assert.deepEqual(await dev.readRegister(0xd0, 1), bytes(0x61));
+  } finally {
+    hal.close();
+  }
+});
+
+/** Max gap between 1 ms interval ticks while `work` runs. */
+async function maxTickGap(work: () => Promise<void>): Promise<{ gapMs: number; ticks: number; ms: number }> {
+  let last = performance.now();
+  let gap = 0;
+  let ticks = 0;
+  const id = setInterval(() => {
+    const now = performance.now();
+    gap = Math.max(gap, now - last);
+    last = now;
+    ticks++;
+  }, 1);
+  const t0 = performance.now();
+  await new Promise((r) => setTimeout(r, 5));
+  last = performance.now();
+  gap = 0;
+  ticks = 0;
+  await work();
+  const ms = performance.now() - t0;
+  gap = Math.max(gap, performance.now() - last);
+  clearInterval(id);
+  return { gapMs: gap, ticks, ms };
+}
+
+Deno.test("LinuxI2cBus nonblocking reads keep the event loop turning", async () => {
+  const N = 1000;
+  const nb = LinuxI2cBus.open(0, { io: "nonblocking" });
+  const sync = LinuxI2cBus.open(0, { io: "sync" });
+  try {
+    const reg = bytes(0xd0);
+    for (let i = 0; i < 50; i++) await nb.transfer(0x77, reg, 1); // warm up the JIT and the pool
+    const a = await maxTickGap(async () => {
+      for (let i = 0; i < N; i++) await nb.transfer(0x77, reg, 1);
+    });
+    const b = await maxTickGap(() => {
+      for (let i = 0; i < N; i++) sync.transferSync(0x77, reg, 1);
+      return Promise.resolve();
+    });
+    console.log(
+      `event-loop max gap during ${N} reads: nonblocking ${a.gapMs.toFixed(2)} ms (${a.ticks} ticks in ${
+        a.ms.toFixed(1)
+      } ms), sync ${b.gapMs.toFixed(2)} ms (${b.ticks} ticks in ${b.ms.toFixed(1)} ms)`,
+    );
+    assert.ok(a.ticks > 0, "timers ran during the nonblocking loop");
+    assert.equal(b.ticks, 0, "a sync loop starves timers (the control)");
+    assert.ok(
+      a.gapMs < a.ms / 2,
+      `nonblocking max gap ${a.gapMs} ms should be well below the loop's ${a.ms} ms`,
+    );
+  } finally {
+    nb.close();
+    sync.close();
+  }
+});
