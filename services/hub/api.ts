@@ -1,0 +1,244 @@
+/**
+ * The hub's Hono app: dashboard, read API, write API (token), spoke ingest, health, metrics, MCP.
+ *
+ * @module
+ */
+import { Hono } from "hono";
+import { cors } from "hono/cors";
+import { secureHeaders } from "hono/secure-headers";
+import type { Command } from "../commands/mod.ts";
+import type { Snapshot } from "../shm/snapshot.ts";
+import type { HubCore } from "./core.ts";
+import { onError, RequestError, validate } from "./errors.ts";
+import { mountMcp } from "./mcp.ts";
+import {
+  bearer,
+  checkOrigin,
+  limitBody,
+  readJson,
+  requireToken,
+  safeEqual,
+  timeRequests,
+} from "./middleware.ts";
+import {
+  buzzerBody,
+  buzzerTestBody,
+  eventsQuery,
+  ledBody,
+  logsQuery,
+  nameBody,
+  pluginIdParam,
+  pushBody,
+  pushResultsBody,
+  reloadBody,
+} from "./schemas.ts";
+import { serveAsset, serveIndex } from "./static.ts";
+
+/** Build the Hono app over `core`. */
+export function createApp(core: HubCore): Hono {
+  const o = core.options;
+  const app = new Hono();
+  const maxBody = o.bodyLimitBytes ?? 1024 * 1024;
+  const origins = o.corsOrigins ?? [];
+
+  app.onError(onError);
+  app.notFound((c) => c.json({ error: `Cannot ${c.req.method} ${c.req.path}: no such route` }, 404));
+  app.use("*", timeRequests(core.metrics));
+  app.use(
+    "*",
+    secureHeaders({
+      contentSecurityPolicy: {
+        defaultSrc: ["'self'"],
+        scriptSrc: ["'self'"],
+        styleSrc: ["'self'"],
+        imgSrc: ["'self'", "data:"],
+        connectSrc: ["'self'"],
+        fontSrc: ["'self'"],
+        objectSrc: ["'none'"],
+        baseUri: ["'self'"],
+        frameAncestors: ["'none'"],
+        formAction: ["'self'"],
+      },
+      crossOriginEmbedderPolicy: false,
+    }),
+  );
+  if (origins.length) {
+    app.use(
+      "*",
+      cors({
+        origin: origins,
+        allowHeaders: ["Authorization", "Content-Type", "Mcp-Session-Id", "Mcp-Protocol-Version"],
+      }),
+    );
+  }
+
+  // --- dashboard
+  app.get("/", (c) => serveIndex(c, o.dashboardDir, core.pageToken));
+  app.get("/assets/*", (c) => serveAsset(c, o.dashboardDir));
+
+  // --- read API
+  app.get(
+    "/health",
+    (c) =>
+      c.json({ ok: true, node: o.node, uptime_s: Math.floor((core.clock.now() - core.startedAt) / 1000) }),
+  );
+  app.get("/api/readings", async (c) => {
+    await core.refresh();
+    return c.json({
+      timestamp: new Date(core.clock.now()).toISOString(),
+      readings: core.registry.readings(),
+    });
+  });
+  app.get("/api/nodes", async (c) => {
+    await core.refresh();
+    return c.json({ nodes: core.registry.list() });
+  });
+  app.get("/api/plugins", async (c) => {
+    await core.refresh();
+    return c.json({ plugins: core.registry.plugins() });
+  });
+  app.get("/api/logs", async (c) => {
+    const q = validate(logsQuery, c.req.query(), "query");
+    const node = q.node ?? o.node;
+    await core.refresh();
+    if (!core.registry.has(node)) {
+      throw new RequestError(
+        404,
+        `Cannot read logs of node "${node}": unknown node`,
+        "node",
+        "is not a known node",
+      );
+    }
+    return c.json({ node, lines: await core.logs(node) });
+  });
+  app.get("/api/events", async (c) => {
+    const q = validate(eventsQuery, c.req.query(), "query");
+    const events = await o.events.query({
+      since: q.since || undefined,
+      type: q.type || undefined,
+      limit: q.limit ?? 100,
+    });
+    return c.json({ events });
+  });
+  app.get("/metrics", async (c) => {
+    await core.refresh();
+    const text = core.metrics.render(core.registry, core.liveClients(), o.metrics?.() ?? {});
+    return c.body(text, 200, { "content-type": "text/plain; version=0.0.4; charset=utf-8" });
+  });
+
+  // --- write API: token, body limit, validated bodies
+  const write = [limitBody(maxBody), checkOrigin(origins), requireToken((t) => core.canWrite(t))] as const;
+  const act = async (node: string, command: Command) => ({
+    ok: true,
+    node,
+    result: await core.dispatch(node, command),
+  });
+  const buzzerNode = o.buzzerNode ?? o.node;
+
+  app.post("/api/buzzer", ...write, async (c) => {
+    const b = validate(buzzerBody, await readJson(c), "body");
+    const node = b.node ?? buzzerNode;
+    return c.json(await act(node, { type: "buzzer", pattern: b.pattern }));
+  });
+  app.post("/api/buzzer/test", ...write, async (c) => {
+    const b = validate(buzzerTestBody, await readJson(c, true), "body");
+    const node = b.node ?? buzzerNode;
+    return c.json(await act(node, { type: "buzzer", pattern: "triple" }));
+  });
+  app.post("/api/leds", ...write, async (c) => {
+    const b = validate(ledBody, await readJson(c), "body");
+    const node = b.node ?? o.node;
+    return c.json(await act(node, { type: "led", index: b.index, r: b.r, g: b.g, b: b.b }));
+  });
+  app.post("/api/plugins/:id/reload", ...write, async (c) => {
+    const plugin = validate(pluginIdParam, c.req.param("id"), "id");
+    const b = validate(reloadBody, await readJson(c, true), "body");
+    const node = b.node ?? o.node;
+    return c.json(await act(node, { type: "plugin.reload", plugin }));
+  });
+  app.post("/api/name", ...write, async (c) => {
+    const b = validate(nameBody, await readJson(c), "body");
+    const node = b.node ?? o.node;
+    return c.json(await act(node, { type: "set_name", name: b.name }));
+  });
+
+  // --- spoke ingest
+  const spokeToken = (node: string, token: string | null) => {
+    if (token === null) {
+      throw new RequestError(
+        401,
+        "Cannot authorize request: missing bearer token",
+        "authorization",
+        "is missing",
+      );
+    }
+    const expected = o.tokens.spokes[node];
+    if (expected === undefined || expected === "") {
+      throw new RequestError(
+        403,
+        `Cannot accept push from node "${node}": no token configured for it`,
+        "node",
+        "has no push token",
+      );
+    }
+    if (!safeEqual(token, expected)) {
+      throw new RequestError(
+        401,
+        "Cannot authorize request: wrong token",
+        "authorization",
+        "is not this node's token",
+      );
+    }
+  };
+
+  app.post("/push", limitBody(maxBody), async (c) => {
+    const raw = await readJson(c);
+    // A bare snapshot (reference 004 style) is a batch of one.
+    const body =
+      raw && typeof raw === "object" && !Array.isArray(raw) && "readings" in raw && !("snapshots" in raw)
+        ? { node: (raw as Snapshot).node, snapshots: [raw] }
+        : raw;
+    const b = validate(pushBody, body, "body");
+    spokeToken(b.node, bearer(c));
+    b.snapshots.forEach((s, i) => {
+      if (s.node !== b.node) {
+        throw new RequestError(
+          400,
+          `Cannot accept body: 'snapshots.${i}.node' is "${s.node}", expected "${b.node}"`,
+          `snapshots.${i}.node`,
+          `must be "${b.node}"`,
+        );
+      }
+    });
+    if (core.localNodes.includes(b.node)) {
+      throw new RequestError(
+        409,
+        `Cannot accept push from node "${b.node}": it is a local node of this hub`,
+        "node",
+        "is a local node",
+      );
+    }
+    for (const s of b.snapshots as Snapshot[]) {
+      core.registry.ingest(s, "spoke");
+      for (const r of Object.values(s.readings)) o.emit.emit("reading", { ...r });
+    }
+    if (b.results?.length) core.queue.resolve(b.node, b.results);
+    core.metrics.inc(
+      "harvester_spoke_pushes_total",
+      "Snapshots received from spokes.",
+      { node: b.node },
+      b.snapshots.length,
+    );
+    o.emit.emit("spoke.push", { node: b.node, count: b.snapshots.length, cycle: b.snapshots.at(-1)!.cycle });
+    return c.json({ ok: true, accepted: b.snapshots.length, commands: core.queue.take(b.node) });
+  });
+
+  app.post("/push/results", limitBody(maxBody), async (c) => {
+    const b = validate(pushResultsBody, await readJson(c), "body");
+    spokeToken(b.node, bearer(c));
+    return c.json({ ok: true, matched: core.queue.resolve(b.node, b.results) });
+  });
+
+  mountMcp(app, core, { maxBody, origins });
+  return app;
+}

@@ -1,0 +1,201 @@
+/**
+ * The hub's state and behaviour independent of HTTP: options, the node registry fed from local
+ * shared state and spoke pushes, command routing (local broker via the command channel, spoke via
+ * its push cycle), logs and history. The Hono app, the live feed and MCP all read this.
+ *
+ * @module
+ */
+import type { Command, CommandClient, CommandResult } from "../commands/mod.ts";
+import type { EventEnvelope, EventLog, EventSink } from "../events/event.ts";
+import type { ReadingRecord, SharedState, Snapshot } from "../shm/snapshot.ts";
+import { type Clock, systemClock } from "./clock.ts";
+import { CommandError, RequestError } from "./errors.ts";
+import type { ExtraMetrics } from "./metrics.ts";
+import { Metrics } from "./metrics.ts";
+import { NodeRegistry, type NodeRole } from "./registry.ts";
+import { SpokeCommandQueue } from "./spoke_queue.ts";
+
+/** One log line as `/api/logs` returns it. */
+export interface LogLine {
+  ts: string;
+  level: string;
+  source: string;
+  message: string;
+}
+
+/** Options of {@link createHub}; plain values, no config object. */
+export interface HubOptions {
+  /** The hub's own node id. */
+  node: string;
+  /** Role shown for the hub's own node. Default `hub`. */
+  role?: NodeRole;
+  /** Shared state holding local snapshots. */
+  state: SharedState;
+  /** Other nodes whose broker writes to the same shared state (e.g. a shared Redis). */
+  localNodes?: string[];
+  events: EventLog;
+  emit: EventSink;
+  /** Command channel to local brokers (the hub's own node and `localNodes`). */
+  commands: CommandClient;
+  /** `write`: token for write endpoints (the page token is always accepted too); `spokes`: node id → push token. */
+  tokens: { write: string | null; spokes: Record<string, string>; feed?: string[] };
+  /** Origins allowed cross-origin (CORS, MCP, socket.io). Default none. */
+  corsOrigins?: string[];
+  /** Largest accepted request body. Default 1 MiB. */
+  bodyLimitBytes?: number;
+  /** Expected seconds between spoke pushes (staleness). Default 5. */
+  pushIntervalSeconds?: number;
+  /** Node that owns the buzzer when a request names none. Default the hub's node. */
+  buzzerNode?: string;
+  /** Folder with `index.html` and assets. */
+  dashboardDir?: string;
+  clock?: Clock;
+  /** Host and plugin logs of a node. */
+  logs?: (node: string) => LogLine[] | Promise<LogLine[]>;
+  /** Extra metrics (emitter stats, scheduler state gauges). */
+  metrics?: () => ExtraMetrics;
+  /** Per-command timeout to local brokers. Default 5000 ms. */
+  commandTimeoutMs?: number;
+  /** Per-command timeout to spokes. Default 2 push intervals + 5 s. */
+  spokeCommandTimeoutMs?: number;
+  /** Live feed: packets one client may have pending before it is dropped. Default 2000. */
+  feedMaxPending?: number;
+  /** Fixed page token (tests); default a random one per start. */
+  pageToken?: string;
+}
+
+/** Everything the HTTP, socket and MCP layers share. */
+export interface HubCore {
+  options: HubOptions;
+  clock: Clock;
+  registry: NodeRegistry;
+  queue: SpokeCommandQueue;
+  metrics: Metrics;
+  pageToken: string;
+  startedAt: number;
+  localNodes: string[];
+  /** Connected live-feed clients (set once the feed is attached). */
+  liveClients: () => number;
+  /** Re-read local snapshots into the registry (rate-limited). */
+  refresh(): Promise<void>;
+  /**
+   * Run a command on `node`: local brokers over the command channel, spokes via their push.
+   *
+   * @throws {RequestError} 404 for an unknown node
+   * @throws {CommandError} when the command fails, times out or reaches no broker
+   */
+  dispatch(node: string, command: Command): Promise<CommandResult>;
+  /** Whether `token` may write (write token or page token). */
+  canWrite(token: string): boolean;
+  /** Whether `token` may read the live feed. */
+  canRead(token: string): boolean;
+  logs(node: string): Promise<LogLine[]>;
+  /** Readings of `sensorId` over time from `reading` events, oldest first. */
+  history(
+    sensorId: string,
+    limit: number,
+    since?: string,
+  ): Promise<Array<{ ts: string; values: ReadingRecord["values"] }>>;
+  snapshot(node: string): Snapshot | null;
+}
+
+/** Build the core. Timers are started by the caller (`listen`). */
+export function createCore(options: HubOptions, safeEqual: (a: string, b: string) => boolean): HubCore {
+  const clock = options.clock ?? systemClock;
+  const intervalMs = (options.pushIntervalSeconds ?? 5) * 1000;
+  const registry = new NodeRegistry({ intervalMs, emit: options.emit, clock });
+  const queue = new SpokeCommandQueue({ clock });
+  const localNodes = [options.node, ...(options.localNodes ?? []).filter((n) => n !== options.node)];
+  registry.declare(options.node, options.role ?? "hub");
+  for (const n of localNodes.slice(1)) registry.declare(n, "local");
+  const pageToken = options.pageToken ?? crypto.randomUUID().replaceAll("-", "");
+  let lastRefresh = -Infinity;
+  let refreshing: Promise<void> | null = null;
+
+  const core: HubCore = {
+    options,
+    clock,
+    registry,
+    queue,
+    metrics: new Metrics(),
+    pageToken,
+    startedAt: clock.now(),
+    localNodes,
+    liveClients: () => 0,
+    refresh() {
+      if (clock.now() - lastRefresh < 200) return Promise.resolve();
+      if (refreshing) return refreshing;
+      refreshing = (async () => {
+        for (const n of localNodes) {
+          try {
+            const s = await options.state.read(n);
+            if (s) {
+              registry.observe({ ...s, node: n }, n === options.node ? (options.role ?? "hub") : "local");
+            }
+          } catch {
+            // Shared state unreachable: the node ages into stale/offline, which is the truth.
+          }
+        }
+        registry.check();
+        lastRefresh = clock.now();
+      })().finally(() => (refreshing = null));
+      return refreshing;
+    },
+    async dispatch(node, command) {
+      let result: CommandResult;
+      if (localNodes.includes(node)) {
+        result = await options.commands.send(node, command, options.commandTimeoutMs ?? 5000);
+      } else if (registry.isPushed(node)) {
+        result = await queue.send(node, command, options.spokeCommandTimeoutMs ?? intervalMs * 2 + 5000);
+      } else {
+        throw new RequestError(
+          404,
+          `Cannot send "${command.type}" to node "${node}": unknown node`,
+          "node",
+          "is not a known node",
+        );
+      }
+      if (!result.ok) throw new CommandError(node, result);
+      return result;
+    },
+    canWrite(token) {
+      const w = options.tokens.write;
+      return safeEqual(token, pageToken) || (w !== null && w !== "" && safeEqual(token, w));
+    },
+    canRead(token) {
+      return core.canWrite(token) || (options.tokens.feed ?? []).some((t) => t !== "" && safeEqual(token, t));
+    },
+    async logs(node) {
+      if (options.logs) {
+        const lines = await options.logs(node);
+        if (lines.length || !registry.isPushed(node)) return lines;
+      }
+      // Without a log source (or for spokes): what the event log says about the node.
+      const events = await options.events.query({ limit: 1000 });
+      return events.filter((e) => e.node === node || e.data?.node === node).slice(-200).map(eventToLine);
+    },
+    async history(sensorId, limit, since) {
+      const events = await options.events.query({ type: "reading", since, limit: 10_000 });
+      return events
+        .filter((e) => e.type === "reading" && e.data?.id === sensorId)
+        .slice(-limit)
+        .map((e) => ({
+          ts: String(e.data.timestamp ?? e.ts),
+          values: (e.data.values ?? {}) as ReadingRecord["values"],
+        }));
+    },
+    snapshot(node) {
+      return registry.snapshot(node);
+    },
+  };
+  return core;
+}
+
+function eventToLine(e: EventEnvelope): LogLine {
+  const level = /error|denied|offline/.test(e.type)
+    ? "error"
+    : /stale|drop|lagging/.test(e.type)
+    ? "warn"
+    : "info";
+  return { ts: e.ts, level, source: e.type, message: JSON.stringify(e.data).slice(0, 500) };
+}

@@ -1,0 +1,103 @@
+/**
+ * Errors the hub raises and the one place (`onError`) that maps every typed error to an HTTP
+ * status and a JSON body `{ error, field?, problem? }`.
+ *
+ * @module
+ */
+import type { Context } from "hono";
+import { HTTPException } from "hono/http-exception";
+import { z } from "zod";
+import { HalError } from "../../hal/errors.ts";
+import type { CommandResult } from "../commands/mod.ts";
+
+/** A request the hub refuses: status, message and the offending field. */
+export class RequestError extends Error {
+  override name = "RequestError";
+  constructor(
+    readonly status: 400 | 401 | 403 | 404 | 409 | 413,
+    message: string,
+    readonly field?: string,
+    readonly problem?: string,
+  ) {
+    super(message);
+  }
+}
+
+/** A command that reached no broker or failed there. */
+export class CommandError extends Error {
+  override name = "CommandError";
+  constructor(readonly node: string, readonly result: CommandResult) {
+    super(result.error ?? `Cannot run command on node "${node}": failed`);
+  }
+}
+
+const COMMAND_STATUS = { timeout: 504, unreachable: 503, rejected: 400, failed: 502 } as const;
+const HAL_STATUS: Record<string, number> = {
+  address_nak: 502,
+  bus_busy: 503,
+  timeout: 504,
+  not_supported: 501,
+  io: 502,
+  permission: 403,
+  not_found: 404,
+};
+
+/**
+ * Turn a zod error into `{ error, field, problem }` naming the first bad field.
+ *
+ * @param where `body` or `query` (used in the message)
+ */
+export function zodToRequestError(err: z.ZodError, where: string): RequestError {
+  const issue = err.issues[0];
+  let path = issue?.path.map(String).join(".") ?? "";
+  if (issue?.code === "unrecognized_keys") path = [...issue.path.map(String), ...issue.keys].join(".");
+  const field = path || where;
+  const problem = issue?.code === "unrecognized_keys"
+    ? "is not a known field"
+    : (issue?.message ?? "is invalid");
+  return new RequestError(400, `Cannot accept ${where}: '${field}' ${problem}`, field, problem);
+}
+
+/**
+ * Parse `value` with `schema` or throw a 400 {@link RequestError}.
+ *
+ * @throws {RequestError} naming the first bad field
+ */
+export function validate<T extends z.ZodType>(schema: T, value: unknown, where: string): z.infer<T> {
+  const r = schema.safeParse(value);
+  if (!r.success) throw zodToRequestError(r.error, where);
+  return r.data;
+}
+
+/** The hub's `app.onError`: typed errors to status codes, everything else to 500. */
+export function onError(err: Error, c: Context): Response {
+  if (err instanceof RequestError) {
+    return c.json({ error: err.message, field: err.field ?? null, problem: err.problem ?? null }, err.status);
+  }
+  if (err instanceof z.ZodError) {
+    const e = zodToRequestError(err, "request");
+    return c.json({ error: e.message, field: e.field, problem: e.problem }, 400);
+  }
+  if (err instanceof CommandError) {
+    const status = COMMAND_STATUS[err.result.code ?? "failed"];
+    return c.json({
+      ok: false,
+      node: err.node,
+      error: err.message,
+      code: err.result.code ?? "failed",
+      result: err.result,
+    }, status);
+  }
+  if (err instanceof HalError) {
+    return c.json({ error: err.message, code: err.code }, (HAL_STATUS[err.code] ?? 502) as 502);
+  }
+  if (err.name === "CapabilityError") return c.json({ error: err.message }, 403);
+  if (err.name === "PluginError") return c.json({ error: err.message }, 502);
+  if (err instanceof HTTPException) {
+    const res = err.getResponse();
+    const message = err.message || res.statusText || `HTTP ${err.status}`;
+    return c.json({ error: message }, err.status);
+  }
+  console.error("hub: unhandled error", err);
+  return c.json({ error: `Cannot handle ${c.req.method} ${c.req.path}: internal error` }, 500);
+}

@@ -1,0 +1,166 @@
+/**
+ * `/mcp`: the Model Context Protocol over streamable HTTP (stateless: one server per request,
+ * JSON responses). Read tools are open; tools that act (`buzz`, `set_led`, `set_name`) need the
+ * same bearer token as the write API. Browser requests from foreign origins are refused.
+ *
+ * @module
+ */
+import { McpServer, ResourceTemplate } from "@modelcontextprotocol/sdk/server/mcp.js";
+import { WebStandardStreamableHTTPServerTransport } from "@modelcontextprotocol/sdk/server/webStandardStreamableHttp.js";
+import type { Hono } from "hono";
+import { z } from "zod";
+import type { Command } from "../commands/mod.ts";
+import type { HubCore } from "./core.ts";
+import { bearer, checkOrigin, limitBody } from "./middleware.ts";
+
+type ToolResult = { content: Array<{ type: "text"; text: string }>; isError?: boolean };
+
+function json(value: unknown): ToolResult {
+  return { content: [{ type: "text", text: JSON.stringify(value) }] };
+}
+
+function fail(message: string): ToolResult {
+  return { content: [{ type: "text", text: message }], isError: true };
+}
+
+const nodeArg = z.string().max(64).optional().describe("Node id; default the hub's own node");
+
+/** Build an MCP server for one request; `authorized` unlocks the acting tools. */
+export function buildMcpServer(core: HubCore, authorized: boolean): McpServer {
+  const o = core.options;
+  const server = new McpServer({ name: "harvester-hub", version: "1.0.0" });
+  const nodeOf = (n?: string) => n ?? o.node;
+  const act = async (what: string, node: string, command: Command): Promise<ToolResult> => {
+    if (!authorized) return fail(`Cannot ${what}: a bearer token is required for this tool`);
+    try {
+      return json({ ok: true, node, result: await core.dispatch(node, command) });
+    } catch (e) {
+      return fail((e as Error).message);
+    }
+  };
+
+  server.registerTool("get_state", {
+    description: "Latest snapshot of a node: readings, plugins, LEDs, anima, identity",
+    inputSchema: { node: nodeArg },
+  }, async ({ node }: { node?: string }) => {
+    await core.refresh();
+    const s = core.snapshot(nodeOf(node));
+    return s
+      ? json({ status: core.registry.status(s.node), snapshot: s })
+      : fail(`Cannot get state of node "${nodeOf(node)}": unknown node`);
+  });
+  server.registerTool("get_readings", {
+    description: "Current readings of all nodes (or one), ids node:sensor, with a stale flag",
+    inputSchema: { node: nodeArg },
+  }, async ({ node }: { node?: string }) => {
+    await core.refresh();
+    const all = core.registry.readings();
+    return json({ readings: node ? all.filter((r) => r.node === node) : all });
+  });
+  server.registerTool(
+    "get_history",
+    {
+      description: "Values of one sensor over time, from the event log",
+      inputSchema: {
+        sensor: z.string().min(1).max(160).describe("Sensor id node:sensor, e.g. pi4:bme680"),
+        limit: z.number().int().min(1).max(1000).optional(),
+        since: z.string().max(64).optional().describe("ISO timestamp or stream id"),
+      },
+    },
+    async ({ sensor, limit, since }: { sensor: string; limit?: number; since?: string }) =>
+      json({ sensor, points: await core.history(sensor, limit ?? 100, since) }),
+  );
+  server.registerTool("list_plugins", {
+    description: "Plugins of all nodes with status, restarts, last error and scheduler state",
+    inputSchema: { node: nodeArg },
+  }, async ({ node }: { node?: string }) => {
+    await core.refresh();
+    const all = core.registry.plugins();
+    return json({ plugins: node ? all.filter((p) => p.node === node) : all });
+  });
+  server.registerTool(
+    "get_events",
+    {
+      description: "Recent events, filtered by type prefix",
+      inputSchema: {
+        type: z.string().max(64).optional(),
+        since: z.string().max(64).optional(),
+        limit: z.number().int().min(1).max(1000).optional(),
+      },
+    },
+    async ({ type, since, limit }: { type?: string; since?: string; limit?: number }) =>
+      json({ events: await o.events.query({ type, since, limit: limit ?? 50 }) }),
+  );
+  server.registerTool(
+    "buzz",
+    {
+      description: "Sound the buzzer (needs a token)",
+      inputSchema: { pattern: z.enum(["single", "triple", "long"]), node: nodeArg },
+    },
+    ({ pattern, node }: { pattern: "single" | "triple" | "long"; node?: string }) =>
+      act("buzz", node ?? o.buzzerNode ?? o.node, { type: "buzzer", pattern }),
+  );
+  server.registerTool(
+    "set_led",
+    {
+      description: "Set one LED of the strip (needs a token)",
+      inputSchema: {
+        index: z.number().int().min(0).max(255),
+        r: z.number().int().min(0).max(255),
+        g: z.number().int().min(0).max(255),
+        b: z.number().int().min(0).max(255),
+        node: nodeArg,
+      },
+    },
+    ({ index, r, g, b, node }: { index: number; r: number; g: number; b: number; node?: string }) =>
+      act("set LED", nodeOf(node), { type: "led", index, r, g, b }),
+  );
+  server.registerTool(
+    "set_name",
+    {
+      description: "Rename the node's creature (anima identity; needs a token)",
+      inputSchema: { name: z.string().trim().min(1).max(64), node: nodeArg },
+    },
+    ({ name, node }: { name: string; node?: string }) =>
+      act("set name", nodeOf(node), { type: "set_name", name }),
+  );
+
+  server.registerResource(
+    "snapshot",
+    new ResourceTemplate("harvester://snapshot/{node}", {
+      list: () => ({
+        resources: core.registry.ids().map((id) => ({
+          uri: `harvester://snapshot/${id}`,
+          name: `snapshot of ${id}`,
+        })),
+      }),
+    }),
+    { description: "Latest snapshot of a node", mimeType: "application/json" },
+    async (uri: URL, { node }: Record<string, string | string[]>) => {
+      await core.refresh();
+      const id = String(node);
+      const s = core.snapshot(id);
+      if (!s) throw new Error(`Cannot read snapshot of node "${id}": unknown node`);
+      return { contents: [{ uri: uri.href, mimeType: "application/json", text: JSON.stringify(s) }] };
+    },
+  );
+  return server;
+}
+
+/** Mount `/mcp` on `app`. */
+export function mountMcp(app: Hono, core: HubCore, opts: { maxBody: number; origins: string[] }): void {
+  app.all("/mcp", limitBody(opts.maxBody), checkOrigin(opts.origins), async (c) => {
+    const token = bearer(c);
+    const server = buildMcpServer(core, token !== null && core.canWrite(token));
+    const transport = new WebStandardStreamableHTTPServerTransport({
+      sessionIdGenerator: undefined,
+      enableJsonResponse: true,
+    });
+    await server.connect(transport);
+    try {
+      return await transport.handleRequest(c.req.raw);
+    } finally {
+      await server.close();
+    }
+  });
+}

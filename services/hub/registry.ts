@@ -1,0 +1,199 @@
+/**
+ * The hub's node registry: every node it knows (its own and local brokers read from shared
+ * state, spokes from `/push`), with liveness derived from when each was last seen.
+ *
+ * @module
+ */
+import type { EventSink } from "../events/event.ts";
+import type { PluginStatus, ReadingRecord, Snapshot } from "../shm/snapshot.ts";
+import { type Clock, systemClock } from "./clock.ts";
+
+export type NodeStatus = "online" | "stale" | "offline";
+export type NodeRole = "hub" | "spoke" | "standalone" | "local";
+
+/** One node as `/api/nodes` shows it. */
+export interface NodeView {
+  id: string;
+  role: NodeRole;
+  status: NodeStatus;
+  /** ISO 8601 UTC, or null when never seen. */
+  lastSeen: string | null;
+  cycle: number;
+  leds: string[];
+  oled: string | null;
+  anima: Snapshot["anima"];
+  identity: Snapshot["identity"];
+}
+
+/** Options for {@link NodeRegistry}. */
+export interface NodeRegistryOptions {
+  /** Expected time between two snapshots of a node (the push interval). */
+  intervalMs: number;
+  /** Missed intervals before `stale`. Default 3. */
+  staleAfter?: number;
+  /** Missed intervals before `offline`. Default 6. */
+  offlineAfter?: number;
+  emit: EventSink;
+  clock?: Clock;
+}
+
+interface Entry {
+  id: string;
+  role: NodeRole;
+  source: "local" | "push";
+  snapshot: Snapshot | null;
+  lastSeen: number | null;
+  status: NodeStatus;
+  pushes: number;
+}
+
+/**
+ * Tracks nodes and their latest snapshot. A node that misses `staleAfter` intervals is `stale`
+ * (`node.stale`), after `offlineAfter` it is `offline` (`node.offline`); a snapshot brings it
+ * back (`node.online`). Transitions are evaluated by {@link NodeRegistry.check}.
+ */
+export class NodeRegistry {
+  #nodes = new Map<string, Entry>();
+  #opts: Required<Omit<NodeRegistryOptions, "clock">> & { clock: Clock };
+
+  constructor(options: NodeRegistryOptions) {
+    if (!(options.intervalMs > 0)) {
+      throw new RangeError(
+        `Cannot create node registry: 'intervalMs' must be positive: current value is ${options.intervalMs}`,
+      );
+    }
+    this.#opts = { staleAfter: 3, offlineAfter: 6, clock: systemClock, ...options };
+  }
+
+  /** Declare a node before it is seen (its own node, configured local nodes). */
+  declare(id: string, role: NodeRole, source: "local" | "push" = "local"): void {
+    if (!this.#nodes.has(id)) {
+      this.#nodes.set(id, { id, role, source, snapshot: null, lastSeen: null, status: "offline", pushes: 0 });
+    }
+  }
+
+  /**
+   * Record a snapshot pushed by a spoke: seen now. Older snapshots than the one held (by
+   * timestamp) update liveness but not the data.
+   */
+  ingest(snapshot: Snapshot, role: NodeRole = "spoke"): void {
+    const e = this.#entry(snapshot.node, role, "push");
+    e.role = role;
+    e.pushes++;
+    if (!e.snapshot || Date.parse(snapshot.timestamp) >= Date.parse(e.snapshot.timestamp)) {
+      e.snapshot = snapshot;
+    }
+    e.lastSeen = this.#opts.clock.now();
+    this.#transition(e);
+  }
+
+  /** Record a snapshot read from shared state: seen when it was written. */
+  observe(snapshot: Snapshot, role: NodeRole = "local"): void {
+    const e = this.#entry(snapshot.node, role, "local");
+    e.snapshot = snapshot;
+    const written = Date.parse(snapshot.timestamp);
+    e.lastSeen = Number.isFinite(written) ? Math.max(written, e.lastSeen ?? 0) : this.#opts.clock.now();
+    this.#transition(e);
+  }
+
+  #entry(id: string, role: NodeRole, source: "local" | "push"): Entry {
+    let e = this.#nodes.get(id);
+    if (!e) {
+      e = { id, role, source, snapshot: null, lastSeen: null, status: "offline", pushes: 0 };
+      this.#nodes.set(id, e);
+    }
+    return e;
+  }
+
+  /** Status `id` would have now, from its last-seen time. */
+  #statusNow(e: Entry): NodeStatus {
+    if (e.lastSeen === null) return "offline";
+    const missed = (this.#opts.clock.now() - e.lastSeen) / this.#opts.intervalMs;
+    if (missed >= this.#opts.offlineAfter) return "offline";
+    if (missed >= this.#opts.staleAfter) return "stale";
+    return "online";
+  }
+
+  #transition(e: Entry): void {
+    const next = this.#statusNow(e);
+    if (next === e.status) return;
+    const prev = e.status;
+    e.status = next;
+    const lastSeen = e.lastSeen === null ? null : new Date(e.lastSeen).toISOString();
+    this.#opts.emit.emit(`node.${next}`, { node: e.id, previous: prev, lastSeen });
+  }
+
+  /** Re-evaluate every node; emits `node.stale` / `node.offline` / `node.online` on changes. */
+  check(): void {
+    for (const e of this.#nodes.values()) this.#transition(e);
+  }
+
+  /** Whether `id` is a node that reaches the hub by pushing (a spoke). */
+  isPushed(id: string): boolean {
+    return this.#nodes.get(id)?.source === "push";
+  }
+
+  has(id: string): boolean {
+    return this.#nodes.has(id);
+  }
+
+  /** Node ids, sorted. */
+  ids(): string[] {
+    return [...this.#nodes.keys()].sort();
+  }
+
+  status(id: string): NodeStatus | null {
+    const e = this.#nodes.get(id);
+    return e ? this.#statusNow(e) : null;
+  }
+
+  snapshot(id: string): Snapshot | null {
+    return this.#nodes.get(id)?.snapshot ?? null;
+  }
+
+  /** Pushes received from `id`. */
+  pushes(id: string): number {
+    return this.#nodes.get(id)?.pushes ?? 0;
+  }
+
+  /** All nodes as `/api/nodes` shows them. */
+  list(): NodeView[] {
+    return this.ids().map((id) => {
+      const e = this.#nodes.get(id)!;
+      const s = e.snapshot;
+      return {
+        id,
+        role: e.role,
+        status: this.#statusNow(e),
+        lastSeen: e.lastSeen === null ? null : new Date(e.lastSeen).toISOString(),
+        cycle: s?.cycle ?? 0,
+        leds: s?.leds ?? [],
+        oled: s?.oled ?? null,
+        anima: s?.anima ?? null,
+        identity: s?.identity ?? null,
+      };
+    });
+  }
+
+  /** Readings of every node; `stale` is true unless the node is online. */
+  readings(): Array<ReadingRecord & { stale: boolean }> {
+    const out: Array<ReadingRecord & { stale: boolean }> = [];
+    for (const id of this.ids()) {
+      const e = this.#nodes.get(id)!;
+      const stale = this.#statusNow(e) !== "online";
+      for (const r of Object.values(e.snapshot?.readings ?? {})) out.push({ ...r, stale });
+    }
+    return out;
+  }
+
+  /** Plugins of every node. */
+  plugins(): Array<PluginStatus & { node: string }> {
+    const out: Array<PluginStatus & { node: string }> = [];
+    for (const id of this.ids()) {
+      for (const p of Object.values(this.#nodes.get(id)!.snapshot?.plugins ?? {})) {
+        out.push({ node: id, ...p });
+      }
+    }
+    return out;
+  }
+}

@@ -1,0 +1,129 @@
+/**
+ * Zod schemas of every body and query the hub accepts.
+ *
+ * @module
+ */
+import { z } from "zod";
+
+const nodeId = z.string().regex(
+  /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/,
+  "must be 1-64 letters, digits, '.', '_' or '-'",
+);
+const iso = z.string().refine((s) => Number.isFinite(Date.parse(s)), "must be an ISO 8601 timestamp");
+const byte = z.number().int("must be an integer").min(0, "must be 0..255").max(255, "must be 0..255");
+
+export const buzzerBody = z.strictObject({
+  pattern: z.enum(["single", "triple", "long"]),
+  node: nodeId.optional(),
+});
+
+export const buzzerTestBody = z.strictObject({ node: nodeId.optional() });
+
+export const ledBody = z.strictObject({
+  index: z.number().int("must be an integer").min(0, "must be 0..255").max(255, "must be 0..255"),
+  r: byte,
+  g: byte,
+  b: byte,
+  node: nodeId.optional(),
+});
+
+export const reloadBody = z.strictObject({ node: nodeId.optional() });
+export const pluginIdParam = z.string().regex(
+  /^[a-z0-9][a-z0-9_-]{0,63}$/,
+  "must be a plugin id (a-z, 0-9, '-', '_')",
+);
+
+export const nameBody = z.strictObject({
+  name: z.string().trim().min(1, "must not be empty").max(64, "must be at most 64 characters"),
+  node: nodeId.optional(),
+});
+
+export const eventsQuery = z.object({
+  since: z.string().max(64).optional(),
+  type: z.string().max(64).optional(),
+  limit: z.coerce.number().int("must be an integer").min(1, "must be 1..1000").max(1000, "must be 1..1000")
+    .optional(),
+});
+
+export const logsQuery = z.object({ node: nodeId.optional() });
+
+const readingValue = z.union([z.number(), z.string().max(1024), z.boolean(), z.null()]);
+
+const readingRecord = z.object({
+  id: z.string().max(160),
+  node: nodeId,
+  sensor: z.string().min(1).max(96),
+  plugin: z.string().max(64),
+  values: z.record(z.string().max(64), readingValue),
+  units: z.record(z.string().max(64), z.string().max(32)),
+  timestamp: iso,
+});
+
+const schedulerState = z.object({
+  mood: z.enum(["idle", "active", "tired", "overwhelmed"]),
+  energy: z.number(),
+  inboxDepth: z.number(),
+  cadenceMs: z.number(),
+  priority: z.number(),
+  lastRunAt: z.string().nullable(),
+  runs: z.number(),
+  overruns: z.number(),
+  drops: z.number(),
+  deferred: z.number(),
+});
+
+const pluginStatus = z.object({
+  id: z.string().max(64),
+  version: z.string().max(32),
+  status: z.enum(["starting", "running", "backoff", "quarantined", "stopped", "disabled"]),
+  restarts: z.number().int().min(0),
+  lastError: z.string().max(2000).nullable(),
+  lastErrorAt: z.string().nullable(),
+  lastPollAt: z.string().nullable(),
+  scheduler: schedulerState.nullable(),
+});
+
+const unit = z.number().min(0).max(1);
+
+/** A node's snapshot as a spoke pushes it (SPEC §7). */
+export const snapshotSchema = z.object({
+  timestamp: iso,
+  node: nodeId,
+  cycle: z.number().int().min(0),
+  readings: z.record(z.string().max(160), readingRecord),
+  plugins: z.record(z.string().max(64), pluginStatus),
+  leds: z.array(z.string().regex(/^#[0-9a-fA-F]{6}$/, "must be #rrggbb")).max(256),
+  anima: z.object({ warmth: unit, clarity: unit, stability: unit, presence: unit }).nullable(),
+  identity: z.object({
+    creature_id: z.string().max(64),
+    name: z.string().max(64),
+    awakenings: z.number().int().min(0),
+  })
+    .nullable(),
+  oled: z.string().max(4096).nullable(),
+});
+
+export const commandResultSchema = z.object({
+  id: z.string().min(1).max(64),
+  ok: z.boolean(),
+  error: z.string().max(2000).optional(),
+  code: z.enum(["timeout", "unreachable", "rejected", "failed"]).optional(),
+  data: z.unknown().optional(),
+});
+
+/** `/push`: a batch of snapshots of one node (oldest first) plus results of earlier commands. */
+export const pushBody = z.object({
+  node: nodeId,
+  snapshots: z.array(snapshotSchema).min(1, "must hold at least one snapshot").max(
+    500,
+    "must hold at most 500 snapshots",
+  ),
+  results: z.array(commandResultSchema).max(64).optional(),
+});
+
+export const pushResultsBody = z.object({
+  node: nodeId,
+  results: z.array(commandResultSchema).min(1).max(64),
+});
+
+export type PushBody = z.infer<typeof pushBody>;

@@ -1,0 +1,368 @@
+import assert from "node:assert/strict";
+import { LocalCommandBus } from "../services/commands/mod.ts";
+import { createHub } from "../services/hub/mod.ts";
+import { makeSnapshot, TestEventLog, TestState } from "../services/hub/_test_fakes.ts";
+
+const WRITE = "write-secret";
+const SPOKE = "pi4-secret";
+
+async function setup(opts: { dashboardDir?: string; bodyLimitBytes?: number } = {}) {
+  const log = new TestEventLog("hub");
+  const state = new TestState();
+  await state.write(makeSnapshot("hub"));
+  const bus = new LocalCommandBus();
+  const ran: unknown[] = [];
+  bus.register("hub", (req) => {
+    ran.push(req.command);
+    return Promise.resolve({ id: req.id, ok: true, data: { done: req.command.type } });
+  });
+  const hub = createHub({
+    node: "hub",
+    state,
+    events: log,
+    emit: log,
+    commands: bus,
+    tokens: { write: WRITE, spokes: { pi4: SPOKE } },
+    dashboardDir: opts.dashboardDir,
+    bodyLimitBytes: opts.bodyLimitBytes ?? 4096,
+    pageToken: "page-token",
+  });
+  return { hub, log, state, bus, ran };
+}
+
+const auth = (t = WRITE) => ({ authorization: `Bearer ${t}`, "content-type": "application/json" });
+
+Deno.test("GET /api/readings lists local readings with node:sensor ids and stale flags", async () => {
+  const { hub } = await setup();
+  const res = await hub.app.request("/api/readings");
+  assert.equal(res.status, 200);
+  const body = await res.json();
+  assert.equal(body.readings.length, 1);
+  assert.equal(body.readings[0].id, "hub:bme680");
+  assert.equal(body.readings[0].stale, false);
+  assert.equal(body.readings[0].values.temperature, 21.5);
+  assert.ok(Date.parse(body.timestamp) > 0);
+});
+
+Deno.test("GET /api/nodes, /api/plugins, /health describe the hub", async () => {
+  const { hub } = await setup();
+  const nodes = await (await hub.app.request("/api/nodes")).json();
+  assert.deepEqual(
+    nodes.nodes.map((n: { id: string; role: string; status: string }) => [n.id, n.role, n.status]),
+    [
+      ["hub", "hub", "online"],
+    ],
+  );
+  assert.equal(nodes.nodes[0].identity.name, "Lumen");
+  const plugins = await (await hub.app.request("/api/plugins")).json();
+  assert.equal(plugins.plugins[0].node, "hub");
+  assert.equal(plugins.plugins[0].id, "bme680");
+  const health = await (await hub.app.request("/health")).json();
+  assert.equal(health.ok, true);
+  assert.equal(health.node, "hub");
+  assert.equal(typeof health.uptime_s, "number");
+});
+
+Deno.test("POST /api/buzzer forwards to the broker and answers { ok, node, result }", async () => {
+  const { hub, ran } = await setup();
+  const res = await hub.app.request("/api/buzzer", {
+    method: "POST",
+    headers: auth(),
+    body: '{"pattern":"triple"}',
+  });
+  assert.equal(res.status, 200);
+  const body = await res.json();
+  assert.equal(body.ok, true);
+  assert.equal(body.node, "hub");
+  assert.deepEqual(body.result.data, { done: "buzzer" });
+  const page = await hub.app.request("/api/buzzer/test", { method: "POST", headers: auth("page-token") });
+  assert.equal(page.status, 200);
+  const led = await hub.app.request("/api/leds", {
+    method: "POST",
+    headers: auth(),
+    body: '{"index":3,"r":255,"g":0,"b":9}',
+  });
+  assert.equal(led.status, 200);
+  const reload = await hub.app.request("/api/plugins/bme680/reload", {
+    method: "POST",
+    headers: auth(),
+    body: "{}",
+  });
+  assert.equal(reload.status, 200);
+  const name = await hub.app.request("/api/name", {
+    method: "POST",
+    headers: auth(),
+    body: '{"name":"Ember"}',
+  });
+  assert.equal(name.status, 200);
+  assert.deepEqual(ran, [
+    { type: "buzzer", pattern: "triple" },
+    { type: "buzzer", pattern: "triple" },
+    { type: "led", index: 3, r: 255, g: 0, b: 9 },
+    { type: "plugin.reload", plugin: "bme680" },
+    { type: "set_name", name: "Ember" },
+  ]);
+});
+
+Deno.test("write endpoints refuse bad input with 4xx JSON naming the field", async () => {
+  const { hub, ran } = await setup();
+  const post = async (path: string, body: BodyInit | null, headers: Record<string, string> = auth()) => {
+    const res = await hub.app.request(path, { method: "POST", headers, body });
+    return { status: res.status, body: await res.json() };
+  };
+  let r = await post("/api/buzzer", '{"pattern":"triple"}', { "content-type": "application/json" });
+  assert.deepEqual([r.status, r.body.error, r.body.field], [
+    401,
+    "Cannot authorize request: missing bearer token",
+    "authorization",
+  ]);
+  r = await post("/api/buzzer", '{"pattern":"triple"}', auth("nope"));
+  assert.deepEqual([r.status, r.body.error], [401, "Cannot authorize request: wrong token"]);
+  r = await post("/api/buzzer", '{"pattern":');
+  assert.equal(r.status, 400);
+  assert.match(r.body.error, /^Cannot accept body: malformed JSON/);
+  assert.equal(r.body.field, "body");
+  r = await post("/api/buzzer", '{"pattern":"loud"}');
+  assert.equal(r.status, 400);
+  assert.equal(r.body.field, "pattern");
+  assert.match(r.body.error, /^Cannot accept body: 'pattern' /);
+  r = await post("/api/leds", '{"index":"3","r":0,"g":0,"b":0}');
+  assert.deepEqual([r.status, r.body.field], [400, "index"]);
+  r = await post("/api/leds", '{"index":3,"r":256,"g":0,"b":0}');
+  assert.deepEqual([r.status, r.body.field, r.body.problem], [400, "r", "must be 0..255"]);
+  r = await post("/api/leds", '{"index":3,"r":1,"g":0,"b":0,"x":1}');
+  assert.deepEqual([r.status, r.body.field, r.body.problem], [400, "x", "is not a known field"]);
+  r = await post("/api/name", '{"name":""}');
+  assert.deepEqual([r.status, r.body.field], [400, "name"]);
+  r = await post("/api/plugins/..%2Fetc/reload", "{}");
+  assert.deepEqual([r.status, r.body.field], [400, "id"]);
+  r = await post("/api/buzzer", '{"pattern":"single","node":"nowhere"}');
+  assert.deepEqual([r.status, r.body.error], [404, 'Cannot send "buzzer" to node "nowhere": unknown node']);
+  r = await post("/api/buzzer", JSON.stringify({ pattern: "single", pad: "x".repeat(5000) }));
+  assert.deepEqual([r.status, r.body.error], [413, "Cannot accept body: larger than 4096 bytes"]);
+  assert.equal(ran.length, 0);
+});
+
+Deno.test("body limit holds for a chunked body without content-length", async () => {
+  const { hub } = await setup();
+  const chunks = Array.from({ length: 10 }, () => new TextEncoder().encode("x".repeat(1000)));
+  const stream = new ReadableStream<Uint8Array>({
+    pull(ctl) {
+      const c = chunks.shift();
+      if (c) ctl.enqueue(c);
+      else ctl.close();
+    },
+  });
+  const req = new Request(
+    "http://hub/api/buzzer",
+    { method: "POST", headers: auth(), body: stream, duplex: "half" } as RequestInit,
+  );
+  assert.equal(req.headers.get("content-length"), null);
+  const res = await hub.app.request(req);
+  assert.equal(res.status, 413);
+  assert.equal((await res.json()).error, "Cannot accept body: larger than 4096 bytes");
+});
+
+Deno.test("a failing or silent broker maps to 502 / 504 with the command's message", async () => {
+  const { hub, bus } = await setup();
+  bus.register("hub", (req) => Promise.resolve({ id: req.id, ok: false, error: "Cannot beep: buzzer busy" }));
+  let res = await hub.app.request("/api/buzzer", {
+    method: "POST",
+    headers: auth(),
+    body: '{"pattern":"long"}',
+  });
+  assert.equal(res.status, 502);
+  assert.deepEqual(await res.json().then((b) => [b.ok, b.node, b.error, b.code]), [
+    false,
+    "hub",
+    "Cannot beep: buzzer busy",
+    "failed",
+  ]);
+  hub.core.options.commandTimeoutMs = 20;
+  bus.register("hub", () => new Promise(() => {}));
+  res = await hub.app.request("/api/buzzer", { method: "POST", headers: auth(), body: '{"pattern":"long"}' });
+  assert.equal(res.status, 504);
+  assert.equal((await res.json()).error, 'Cannot send "buzzer" to node "hub": no answer within 20 ms');
+});
+
+Deno.test("GET /api/events and /api/logs validate queries", async () => {
+  const { hub, log } = await setup();
+  for (let i = 0; i < 5; i++) log.emit(i % 2 ? "plugin.error" : "reading", { i });
+  let res = await hub.app.request("/api/events?type=plugin.&limit=10");
+  assert.equal(res.status, 200);
+  assert.deepEqual((await res.json()).events.map((e: { data: { i: number } }) => e.data.i), [1, 3]);
+  res = await hub.app.request("/api/events?limit=5000");
+  assert.equal(res.status, 400);
+  assert.deepEqual(await res.json().then((b) => [b.field, b.problem]), ["limit", "must be 1..1000"]);
+  res = await hub.app.request("/api/events?limit=abc");
+  assert.equal(res.status, 400);
+  res = await hub.app.request("/api/logs?node=hub");
+  assert.equal(res.status, 200);
+  assert.equal((await res.json()).node, "hub");
+  res = await hub.app.request("/api/logs?node=ghost");
+  assert.equal(res.status, 404);
+  assert.equal((await res.json()).error, 'Cannot read logs of node "ghost": unknown node');
+  res = await hub.app.request("/api/logs?node=../x");
+  assert.deepEqual([res.status, (await res.json()).field], [400, "node"]);
+});
+
+Deno.test("POST /push merges a spoke and checks its token, node and body", async () => {
+  const { hub, log } = await setup();
+  const snap = makeSnapshot("pi4", Date.now(), 7, 30.5);
+  const push = (body: unknown, token = SPOKE) =>
+    hub.app.request("/push", { method: "POST", headers: auth(token), body: JSON.stringify(body) });
+  let res = await push({ node: "pi4", snapshots: [snap] });
+  assert.equal(res.status, 200);
+  assert.deepEqual(await res.json(), { ok: true, accepted: 1, commands: [] });
+  const readings = (await (await hub.app.request("/api/readings")).json()).readings;
+  assert.deepEqual(readings.map((r: { id: string }) => r.id).sort(), ["hub:bme680", "pi4:bme680"]);
+  assert.ok(log.types().includes("spoke.push"));
+  assert.ok(log.types().includes("node.online"));
+  assert.ok(log.events.some((e) => e.type === "reading" && e.data.id === "pi4:bme680"));
+  // A bare snapshot is accepted too.
+  res = await push(snap);
+  assert.equal(res.status, 200);
+  res = await push({ node: "pi4", snapshots: [snap] }, WRITE);
+  assert.deepEqual([res.status, (await res.json()).error], [401, "Cannot authorize request: wrong token"]);
+  res = await push({ node: "zero", snapshots: [makeSnapshot("zero")] });
+  assert.deepEqual([res.status, (await res.json()).error], [
+    403,
+    'Cannot accept push from node "zero": no token configured for it',
+  ]);
+  res = await push({ node: "pi4", snapshots: [makeSnapshot("hub")] });
+  assert.deepEqual([res.status, (await res.json()).field], [400, "snapshots.0.node"]);
+  res = await push({ node: "pi4", snapshots: [{ ...snap, cycle: "seven" }] });
+  assert.deepEqual([res.status, (await res.json()).field], [400, "snapshots.0.cycle"]);
+  res = await push({ node: "pi4", snapshots: [] });
+  assert.deepEqual([res.status, (await res.json()).field], [400, "snapshots"]);
+});
+
+Deno.test("a buzzer command for a spoke rides on its next push and the result comes back", async () => {
+  const { hub } = await setup();
+  const push = (body: unknown) =>
+    hub.app.request("/push", { method: "POST", headers: auth(SPOKE), body: JSON.stringify(body) });
+  await push({ node: "pi4", snapshots: [makeSnapshot("pi4")] });
+  const pending = hub.app.request("/api/buzzer", {
+    method: "POST",
+    headers: auth(),
+    body: '{"pattern":"single","node":"pi4"}',
+  });
+  await new Promise((r) => setTimeout(r, 10));
+  const res = await push({ node: "pi4", snapshots: [makeSnapshot("pi4")] });
+  const { commands } = await res.json();
+  assert.equal(commands.length, 1);
+  assert.deepEqual(commands[0].command, { type: "buzzer", pattern: "single" });
+  assert.equal(commands[0].node, "pi4");
+  const back = await hub.app.request("/push/results", {
+    method: "POST",
+    headers: auth(SPOKE),
+    body: JSON.stringify({ node: "pi4", results: [{ id: commands[0].id, ok: true, data: { beeped: 1 } }] }),
+  });
+  assert.deepEqual(await back.json(), { ok: true, matched: 1 });
+  const done = await pending;
+  assert.equal(done.status, 200);
+  assert.deepEqual(await done.json().then((b) => [b.ok, b.node, b.result.data]), [true, "pi4", {
+    beeped: 1,
+  }]);
+});
+
+Deno.test("GET / injects the page token; /assets serves files safely with types; CSP is set", async () => {
+  const dir = await Deno.makeTempDir();
+  await Deno.mkdir(`${dir}/vendor`);
+  await Deno.writeTextFile(
+    `${dir}/index.html`,
+    "<!doctype html><html><head><title>x</title></head><body></body></html>",
+  );
+  await Deno.writeTextFile(`${dir}/app.js`, "console.log(1)");
+  await Deno.writeTextFile(`${dir}/vendor/style.css`, "body{}");
+  try {
+    const { hub } = await setup({ dashboardDir: dir });
+    const res = await hub.app.request("/");
+    assert.equal(res.status, 200);
+    const html = await res.text();
+    assert.match(html, /<head>\n<meta name="harvester-token" content="page-token">/);
+    const csp = res.headers.get("content-security-policy")!;
+    assert.match(csp, /default-src 'self'/);
+    assert.match(csp, /script-src 'self'/);
+    assert.match(csp, /connect-src 'self'/);
+    let a = await hub.app.request("/assets/app.js");
+    assert.equal(a.headers.get("content-type"), "text/javascript; charset=utf-8");
+    assert.equal(await a.text(), "console.log(1)");
+    a = await hub.app.request("/assets/vendor/style.css");
+    assert.equal(a.headers.get("content-type"), "text/css; charset=utf-8");
+    await a.body?.cancel();
+    for (
+      const bad of [
+        "/assets/..%2F..%2Fetc%2Fpasswd",
+        "/assets/%2e%2e/%2e%2e/etc/passwd",
+        "/assets/vendor",
+        "/assets/nope.js",
+      ]
+    ) {
+      const r = await hub.app.request(bad);
+      assert.equal(r.status, 404, bad);
+      assert.match((await r.json()).error, /^Cannot (serve asset|GET \/etc)/, bad);
+    }
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("CORS is off by default and on for configured origins", async () => {
+  const { hub } = await setup();
+  const res = await hub.app.request("/api/readings", { headers: { origin: "https://evil.example" } });
+  assert.equal(res.headers.get("access-control-allow-origin"), null);
+  await res.body?.cancel();
+  const log = new TestEventLog();
+  const hub2 = createHub({
+    node: "hub",
+    state: new TestState(),
+    events: log,
+    emit: log,
+    commands: new LocalCommandBus(),
+    tokens: { write: null, spokes: {} },
+    corsOrigins: ["https://ops.example"],
+  });
+  const ok = await hub2.app.request("/api/readings", { headers: { origin: "https://ops.example" } });
+  assert.equal(ok.headers.get("access-control-allow-origin"), "https://ops.example");
+  await ok.body?.cancel();
+  const foreign = await hub2.app.request("/api/buzzer", {
+    method: "POST",
+    headers: { origin: "https://evil.example", host: "hub.local", authorization: `Bearer ${hub2.pageToken}` },
+    body: '{"pattern":"single"}',
+  });
+  assert.equal(foreign.status, 403);
+  assert.equal(
+    (await foreign.json()).error,
+    "Cannot accept request from origin 'https://evil.example': not allowed",
+  );
+});
+
+Deno.test("GET /metrics renders Prometheus text", async () => {
+  const { hub } = await setup();
+  await (await hub.app.request("/api/readings")).body?.cancel();
+  const res = await hub.app.request("/metrics");
+  assert.equal(res.headers.get("content-type"), "text/plain; version=0.0.4; charset=utf-8");
+  const text = await res.text();
+  assert.match(text, /^# TYPE harvester_reading gauge$/m);
+  assert.match(text, /^harvester_reading\{node="hub",sensor="bme680",field="temperature",unit="°C"\} 21.5$/m);
+  assert.match(text, /^harvester_plugin_restarts_total\{node="hub",plugin="bme680"\} 2$/m);
+  assert.match(text, /^harvester_scheduler_mood\{node="hub",plugin="bme680",mood="active"\} 1$/m);
+  assert.match(text, /^harvester_node_up\{node="hub",status="online"\} 1$/m);
+  assert.match(text, /^harvester_live_clients 0$/m);
+  assert.match(
+    text,
+    /^harvester_http_request_duration_seconds_count\{method="GET",route="\/api\/readings",status="200"\} 1$/m,
+  );
+  assert.match(
+    text,
+    /^harvester_http_request_duration_seconds_bucket\{method="GET",route="\/api\/readings",status="200",le="\+Inf"\} 1$/m,
+  );
+  for (const line of text.trim().split("\n")) {
+    assert.match(
+      line,
+      /^(# (HELP|TYPE) \w+ .+|\w+(\{[^}]*\})? -?[0-9.e+-]+|\w+(\{[^}]*\})? (NaN|\+Inf))$/,
+      line,
+    );
+  }
+});
