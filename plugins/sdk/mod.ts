@@ -168,7 +168,10 @@ export interface PluginContext {
 export interface SnapshotView {
   timestamp: string;
   node: string;
-  readings: Record<string, { values: Record<string, ReadingValue>; units?: Record<string, string>; timestamp: string }>;
+  readings: Record<
+    string,
+    { values: Record<string, ReadingValue>; units?: Record<string, string>; timestamp: string }
+  >;
   anima?: Record<string, unknown> | null;
   identity?: Record<string, unknown> | null;
 }
@@ -197,9 +200,30 @@ export function definePlugin<T extends Plugin>(plugin: T): T {
   return plugin;
 }
 
-/** Error raised in a plugin when the broker refuses a capability call. */
+const CAPABILITY_ERROR_BRAND = Symbol.for("harvester.CapabilityError");
+
+/**
+ * Error raised in a plugin when the broker refuses a capability call, e.g.
+ * `Cannot grant "i2c:0x3c" to plugin "oled": not allowed by config/permissions.toml`.
+ *
+ * A plugin's bundle carries its own copy of this class, so `instanceof` is decided by a
+ * brand shared by every copy rather than by class identity.
+ */
 export class CapabilityError extends Error {
   override name = "CapabilityError";
+  readonly [CAPABILITY_ERROR_BRAND] = true;
+
+  /** True for any `CapabilityError`, whichever copy of the SDK created it. */
+  static override [Symbol.hasInstance](value: unknown): boolean {
+    return typeof value === "object" && value !== null &&
+      (value as Record<symbol, unknown>)[CAPABILITY_ERROR_BRAND] === true;
+  }
+
+  /**
+   * @param capability capability name, e.g. `i2c`
+   * @param argument what was asked, e.g. `0x3c`
+   * @param message the refusal, worded for a person
+   */
   constructor(
     readonly capability: string,
     readonly argument: string,

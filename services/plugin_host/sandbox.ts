@@ -1,0 +1,373 @@
+/**
+ * Broker side of one sandbox child process: spawns it with no permissions, speaks the line
+ * protocol, enforces call deadlines, relays capability requests to a handler, and reports
+ * how the process ended. Untrusted code never runs in the broker's own process.
+ *
+ * @module
+ */
+import { fileURLToPath as fromFileUrl } from "node:url";
+import { PluginError } from "./errors.ts";
+import type { EffectiveGrant } from "./grant.ts";
+import { LineDecoder, MAX_SANDBOX_LINE, toWireError } from "./protocol.ts";
+import type { CallName, FromSandbox, ToSandbox, WireError } from "./protocol.ts";
+
+/** How a sandbox process ended. */
+export interface SandboxExit {
+  code: number;
+  signal: string | null;
+  /** True when the V8 heap cap (`--max-old-space-size`) was hit. */
+  outOfMemory: boolean;
+  /** Why the broker killed it, when it did. */
+  killedFor?: string;
+  /** Plugins with a call or load in flight when it ended. */
+  busy: string[];
+}
+
+/** What the owner of a sandbox handles. */
+export interface SandboxHandlers {
+  /** A capability request from a plugin; the value or error is sent back. */
+  capability(plugin: string, method: string, args: unknown[], wantsReply: boolean): Promise<unknown>;
+  /** A plugin's worker died of an uncaught error (the process lives on). */
+  crash(plugin: string, error: WireError): void;
+  /** The process ended (killed, crashed, out of memory). */
+  exit(info: SandboxExit): void;
+  /** A line the process wrote on stderr. */
+  stderr(line: string): void;
+}
+
+/** Spawn options. */
+export interface SandboxOptions {
+  /** Heap cap of the process in MiB. */
+  memoryMb: number;
+  /** Bundled worker bootstrap. */
+  bootstrap: string;
+  handlers: SandboxHandlers;
+  /** Time allowed for the process to start and answer `init` (default 10 s). */
+  startTimeoutMs?: number;
+}
+
+interface Waiter {
+  plugin: string;
+  resolve: (v: unknown) => void;
+  reject: (e: Error) => void;
+  timer: ReturnType<typeof setTimeout>;
+}
+
+const SANDBOX_MAIN = fromFileUrl(new URL("./sandbox_main.ts", import.meta.url));
+
+/** The command line of a sandbox: no `--allow-*`, nothing remote, no code from strings, a heap cap. */
+export function sandboxArgs(memoryMb: number): string[] {
+  return [
+    "run",
+    "--no-prompt",
+    "--no-remote",
+    "--no-npm",
+    "--no-config",
+    "--no-lock",
+    "--unstable-worker-options",
+    `--v8-flags=--disallow-code-generation-from-strings,--max-old-space-size=${memoryMb}`,
+    SANDBOX_MAIN,
+  ];
+}
+
+/**
+ * One sandbox child process.
+ *
+ * @example
+ * ```ts ignore
+ * const sb = await SandboxProcess.spawn({ memoryMb: 128, bootstrap, handlers });
+ * await sb.load("demo", code, grant, {}, 0, 2000);
+ * const readings = await sb.call("demo", "poll", [], 2000);
+ * await sb.close();
+ * ```
+ */
+export class SandboxProcess {
+  readonly #child: Deno.ChildProcess;
+  readonly #stdin: WritableStreamDefaultWriter<Uint8Array>;
+  readonly #handlers: SandboxHandlers;
+  readonly #memoryMb: number;
+  readonly #calls = new Map<number, Waiter>();
+  readonly #loads = new Map<string, Waiter>();
+  #ready?: Waiter;
+  #nextId = 1;
+  #killedFor?: string;
+  #alive = true;
+  #stderrTail = "";
+  readonly #done: Promise<void>;
+  readonly #encoder = new TextEncoder();
+
+  private constructor(options: SandboxOptions) {
+    this.#handlers = options.handlers;
+    this.#memoryMb = options.memoryMb;
+    this.#child = new Deno.Command(Deno.execPath(), {
+      args: sandboxArgs(options.memoryMb),
+      stdin: "piped",
+      stdout: "piped",
+      stderr: "piped",
+      env: { DENO_NO_UPDATE_CHECK: "1", NO_COLOR: "1" },
+      clearEnv: true,
+    }).spawn();
+    this.#stdin = this.#child.stdin.getWriter();
+    this.#done = Promise.all([this.#readStdout(), this.#readStderr(), this.#child.status]).then((
+      [, , status],
+    ) => this.#ended(status));
+  }
+
+  /**
+   * Start a sandbox process and wait until it has the bootstrap.
+   *
+   * @throws {PluginError} when it does not start in time
+   */
+  static async spawn(options: SandboxOptions): Promise<SandboxProcess> {
+    const sb = new SandboxProcess(options);
+    const ready = new Promise<unknown>((resolve, reject) => {
+      const timer = setTimeout(() => {
+        sb.kill("start timeout");
+        reject(new PluginError("(sandbox)", "Cannot start sandbox: no answer to init in time"));
+      }, options.startTimeoutMs ?? 10_000);
+      sb.#ready = { plugin: "(sandbox)", resolve, reject, timer };
+    });
+    sb.#send({ t: "init", bootstrap: options.bootstrap });
+    await ready;
+    return sb;
+  }
+
+  /** Process id. */
+  get pid(): number {
+    return this.#child.pid;
+  }
+
+  /** Whether the process is still running. */
+  get alive(): boolean {
+    return this.#alive;
+  }
+
+  /** True once the broker has decided to kill it (or it has ended). */
+  get dying(): boolean {
+    return !this.#alive || this.#killedFor !== undefined;
+  }
+
+  /** Resolves when the process has ended and its pipes are drained. */
+  get done(): Promise<void> {
+    return this.#done;
+  }
+
+  /**
+   * Load (or replace) a plugin in its own worker.
+   *
+   * @throws {PluginError} when loading throws, or takes longer than `deadlineMs` (the process is killed)
+   */
+  load(
+    plugin: string,
+    code: string,
+    grant: EffectiveGrant,
+    settings: Record<string, unknown>,
+    ledCount: number,
+    deadlineMs: number,
+  ): Promise<void> {
+    return new Promise<unknown>((resolve, reject) => {
+      const timer = setTimeout(() => {
+        this.#loads.delete(plugin);
+        this.kill(plugin);
+        reject(
+          new PluginError(plugin, `Cannot load plugin "${plugin}": load took longer than ${deadlineMs} ms`),
+        );
+      }, deadlineMs);
+      this.#loads.get(plugin)?.reject(
+        new PluginError(plugin, `Cannot load plugin "${plugin}": replaced by a newer load`),
+      );
+      this.#loads.set(plugin, { plugin, resolve, reject, timer });
+      this.#send({ t: "load", plugin, code, grant, settings, ledCount });
+    }).then(() => undefined);
+  }
+
+  /** Stop a plugin's worker (the process stays up). */
+  unload(plugin: string): void {
+    this.#send({ t: "unload", plugin });
+  }
+
+  /**
+   * Call a plugin export.
+   *
+   * @throws {PluginError} when the plugin throws, or when it runs past `deadlineMs` (the process is killed)
+   */
+  call(plugin: string, fn: CallName, args: unknown[], deadlineMs: number): Promise<unknown> {
+    if (!this.#alive) {
+      return Promise.reject(new PluginError(plugin, `Cannot call plugin "${plugin}": its sandbox has ended`));
+    }
+    const id = this.#nextId++;
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => {
+        this.#calls.delete(id);
+        this.kill(plugin);
+        reject(
+          new PluginError(
+            plugin,
+            `Cannot ${fn} plugin "${plugin}": no answer within its deadline of ${deadlineMs} ms`,
+          ),
+        );
+      }, deadlineMs);
+      this.#calls.set(id, { plugin, resolve, reject, timer });
+      this.#send({ t: "call", id, plugin, fn, args });
+    });
+  }
+
+  /** Kill the process now (SIGKILL); `reason` names the plugin or cause. */
+  kill(reason: string): void {
+    if (!this.#alive) return;
+    this.#killedFor ??= reason;
+    try {
+      this.#child.kill("SIGKILL");
+    } catch { /* already gone */ }
+  }
+
+  /** Close stdin so the sandbox exits; kill it if it has not after `graceMs`. */
+  async close(graceMs = 2000): Promise<void> {
+    if (this.#alive) {
+      this.#killedFor ??= "close";
+      await this.#stdin.close().catch(() => {});
+      const t = setTimeout(() => this.kill("close"), graceMs);
+      await this.#done;
+      clearTimeout(t);
+    }
+    await this.#done;
+  }
+
+  /** Resident memory of the process in bytes (from /proc), or null where unavailable. */
+  async rssBytes(): Promise<number | null> {
+    try {
+      const status = await Deno.readTextFile(`/proc/${this.pid}/status`);
+      const m = status.match(/^VmRSS:\s+(\d+)\s+kB/m);
+      return m ? Number(m[1]) * 1024 : null;
+    } catch {
+      return null;
+    }
+  }
+
+  #send(msg: ToSandbox): void {
+    if (!this.#alive) return;
+    this.#stdin.write(this.#encoder.encode(JSON.stringify(msg) + "\n")).catch(() => {});
+  }
+
+  async #readStdout(): Promise<void> {
+    const lines = new LineDecoder(MAX_SANDBOX_LINE);
+    try {
+      for await (const chunk of this.#child.stdout) {
+        for (const line of lines.push(chunk)) this.#receive(line);
+      }
+    } catch (e) {
+      // An over-long line or malformed JSON is a protocol violation: end the process.
+      this.kill(`protocol: ${(e as Error).message}`);
+      await this.#child.stdout.cancel().catch(() => {});
+    }
+  }
+
+  async #readStderr(): Promise<void> {
+    const lines = new LineDecoder(8192);
+    try {
+      for await (const chunk of this.#child.stderr) {
+        for (const line of lines.push(chunk)) {
+          this.#stderrTail = (this.#stderrTail + line + "\n").slice(-4096);
+          this.#handlers.stderr(line);
+        }
+      }
+    } catch {
+      await this.#child.stderr.cancel().catch(() => {});
+    }
+  }
+
+  #receive(line: string): void {
+    if (line.trim() === "") return;
+    const msg = JSON.parse(line) as FromSandbox;
+    switch (msg.t) {
+      case "ready":
+        if (this.#ready) settle(this.#ready, true, undefined);
+        this.#ready = undefined;
+        break;
+      case "loaded": {
+        const w = this.#loads.get(msg.plugin);
+        if (!w) break;
+        this.#loads.delete(msg.plugin);
+        settle(w, msg.ok, msg.ok ? undefined : asError(msg.plugin, msg.error));
+        break;
+      }
+      case "result": {
+        const w = this.#calls.get(msg.id);
+        if (!w || w.plugin !== msg.plugin) break;
+        this.#calls.delete(msg.id);
+        settle(w, msg.ok, msg.ok ? msg.value : asError(msg.plugin, msg.error));
+        break;
+      }
+      case "cap":
+        this.#capability(msg.plugin, msg.id, msg.method, msg.args);
+        break;
+      case "crash":
+        this.#failPlugin(msg.plugin, asError(msg.plugin, msg.error));
+        this.#handlers.crash(msg.plugin, msg.error);
+        break;
+    }
+  }
+
+  #capability(plugin: string, id: number, method: string, args: unknown[]): void {
+    const wantsReply = id !== 0;
+    this.#handlers.capability(plugin, method, args, wantsReply).then(
+      (value) => wantsReply && this.#send({ t: "reply", plugin, id, ok: true, value }),
+      (e) => wantsReply && this.#send({ t: "reply", plugin, id, ok: false, error: toWireError(e) }),
+    );
+  }
+
+  /** Reject whatever is waiting on one plugin. */
+  #failPlugin(plugin: string, err: Error): void {
+    const load = this.#loads.get(plugin);
+    if (load) {
+      this.#loads.delete(plugin);
+      settle(load, false, err);
+    }
+    for (const [id, w] of this.#calls) {
+      if (w.plugin !== plugin) continue;
+      this.#calls.delete(id);
+      settle(w, false, err);
+    }
+  }
+
+  #ended(status: Deno.CommandStatus): void {
+    this.#alive = false;
+    const busy = new Set<string>();
+    const oom = /out of memory|heap limit|Allocation failed/i.test(this.#stderrTail);
+    const why = this.#killedFor
+      ? `its sandbox was stopped (${this.#killedFor})`
+      : oom
+      ? `its sandbox ran out of memory (limit ${this.#memoryMb} MB)`
+      : `its sandbox exited with code ${status.code}${status.signal ? ` (${status.signal})` : ""}`;
+    const fail = (w: Waiter) => {
+      busy.add(w.plugin);
+      settle(w, false, new PluginError(w.plugin, `Cannot finish call to plugin "${w.plugin}": ${why}`));
+    };
+    if (this.#ready) fail(this.#ready);
+    this.#ready = undefined;
+    for (const w of this.#loads.values()) fail(w);
+    for (const w of this.#calls.values()) fail(w);
+    this.#loads.clear();
+    this.#calls.clear();
+    busy.delete("(sandbox)");
+    this.#handlers.exit({
+      code: status.code,
+      signal: status.signal,
+      outOfMemory: oom && !this.#killedFor,
+      killedFor: this.#killedFor,
+      busy: [...busy],
+    });
+  }
+}
+
+function settle(w: Waiter, ok: boolean, value: unknown): void {
+  clearTimeout(w.timer);
+  if (ok) w.resolve(value);
+  else w.reject(value as Error);
+}
+
+function asError(plugin: string, e: WireError | undefined): Error {
+  const err = new PluginError(plugin, e?.message ?? "unknown error");
+  if (e?.name) err.name = e.name === "PluginError" ? "PluginError" : e.name;
+  return err;
+}
