@@ -156,3 +156,156 @@ export async function startService(
   }
   return service;
 }
+
+/** A hub and one spoke for the dashboard tests. */
+export interface Stack {
+  url: string;
+  hubNode: string;
+  spokeNode: string;
+  /** Kills the spoke's process (SIGKILL: no goodbye to the hub). */
+  killSpoke(): Promise<void>;
+  stopHub(): Promise<void>;
+  /** Starts the hub again on the same port. */
+  startHub(): Promise<void>;
+  close(): Promise<void>;
+}
+
+const HUB_NODE = "hub";
+const SPOKE_NODE = "spoke1";
+const SPOKE_TOKEN = "e2e-spoke-token";
+
+/** `host.toml` of the hub: sim HAL, memory state, fast polling, one known spoke. */
+export function hubToml(port: number, stateDir: string): string {
+  return `
+[polling]
+interval_seconds = 0.5
+
+[hal]
+backend = "sim"
+
+[cluster]
+role = "hub"
+node_id = "${HUB_NODE}"
+push_interval_seconds = 1
+
+[cluster.spoke_tokens]
+${SPOKE_NODE} = "${SPOKE_TOKEN}"
+
+[shm]
+backend = "memory"
+
+[hub]
+port = ${port}
+host = "127.0.0.1"
+token = "e2e-write-token"
+
+[buzzer]
+min_interval_ms = 0
+
+[state]
+dir = "${stateDir}"
+`;
+}
+
+/** `host.toml` of the spoke: pushes to the hub every second. */
+export function spokeToml(hubUrl: string, stateDir: string): string {
+  return `
+[polling]
+interval_seconds = 0.5
+
+[hal]
+backend = "sim"
+
+[cluster]
+role = "spoke"
+node_id = "${SPOKE_NODE}"
+hub_url = "${hubUrl}"
+token = "${SPOKE_TOKEN}"
+push_interval_seconds = 1
+
+[shm]
+backend = "memory"
+
+[state]
+dir = "${stateDir}"
+`;
+}
+
+/**
+ * Starts the real service: a hub (`main.ts start`) and a spoke (`main.ts broker`, role spoke) as
+ * separate processes, and waits until the hub lists the spoke as online.
+ */
+export async function startRealStack(): Promise<Stack> {
+  const stateDir = await Deno.makeTempDir({ prefix: "harvester-e2e-state-" });
+  const port = freePort();
+  const startHub = () =>
+    startService({ name: "hub", mode: "start", port, toml: hubToml(port, `${stateDir}/hub`) });
+  let hub: Service | null = await startHub();
+  let spoke: Service | null = null;
+  const close = async () => {
+    await spoke?.stop(true);
+    await hub?.stop();
+    spoke = hub = null;
+    await Deno.remove(stateDir, { recursive: true }).catch(() => {});
+  };
+  try {
+    spoke = await startService({
+      name: "spoke",
+      mode: "broker",
+      toml: spokeToml(hub.url, `${stateDir}/spoke`),
+      waitHealth: false,
+    });
+    await waitFor(`see node "${SPOKE_NODE}" online at the hub`, async () => {
+      const res = await fetch(`${hub!.url}/api/nodes`);
+      const { nodes } = await res.json() as { nodes: { id: string; status: string }[] };
+      return nodes.some((n) => n.id === SPOKE_NODE && n.status === "online");
+    }, 45000).catch((err) => {
+      throw new Error(`${err.message}\n--- spoke output ---\n${spoke?.output().slice(-3000)}`);
+    });
+  } catch (err) {
+    await close();
+    throw err;
+  }
+  return {
+    url: hub.url,
+    hubNode: HUB_NODE,
+    spokeNode: SPOKE_NODE,
+    killSpoke: async () => {
+      await spoke?.stop(true);
+      spoke = null;
+    },
+    stopHub: async () => {
+      await hub?.stop();
+      hub = null;
+    },
+    startHub: async () => {
+      hub = await startHub();
+    },
+    close,
+  };
+}
+
+/** The same shape over tests/e2e/_mock.ts (only for working on the page; see dashboard_test.ts). */
+export async function startMockStack(): Promise<Stack> {
+  const { startMock } = await import("./_mock.ts");
+  let mock: Awaited<ReturnType<typeof startMock>> | null = await startMock(0);
+  const port = Number(new URL(mock.url).port);
+  const url = mock.url;
+  return {
+    url,
+    hubNode: HUB_NODE,
+    spokeNode: SPOKE_NODE,
+    killSpoke: () => Promise.resolve(mock?.setNodeStatus(SPOKE_NODE, "offline")),
+    stopHub: async () => {
+      await mock?.close();
+      mock = null;
+    },
+    startHub: async () => {
+      mock = await startMock(port);
+    },
+    close: async () => {
+      await mock?.close();
+      mock = null;
+    },
+  };
+}

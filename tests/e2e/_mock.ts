@@ -40,12 +40,12 @@ export async function startMock(port = 0): Promise<MockHub> {
   const events: Envelope[] = [];
   let seq = 0;
   let cycle = 0;
-  const status: Record<string, "online" | "stale" | "offline"> = { hub: "online", pi4: "online" };
+  const status: Record<string, "online" | "stale" | "offline"> = { hub: "online", spoke1: "online" };
   const readings = new Map<string, Record<string, unknown>>();
   const leds = Array.from({ length: 11 }, () => "#000000");
   const logs: Record<string, { ts: string; level: string; source: string; message: string }[]> = {
     hub: [],
-    pi4: [],
+    spoke1: [],
   };
   const plugins = [
     { node: "hub", id: "bme680", status: "running", restarts: 0, lastError: null, mood: "active" },
@@ -59,7 +59,7 @@ export async function startMock(port = 0): Promise<MockHub> {
       lastError: "Cannot read I2C device 0x23 on bus 1: address not acknowledged",
       mood: "overwhelmed",
     },
-    { node: "pi4", id: "dht22", status: "running", restarts: 1, lastError: null, mood: "tired" },
+    { node: "spoke1", id: "dht22", status: "running", restarts: 1, lastError: null, mood: "tired" },
   ];
 
   let io: Server | null = null;
@@ -135,8 +135,8 @@ export async function startMock(port = 0): Promise<MockHub> {
       leds[i] = ["#ff0000", "#00ff00", "#0000ff", "#ffaa00"][cycle % 4];
       emit("led.sync", "hub", { leds: [...leds] });
     }
-    if (status.pi4 === "online") {
-      reading("pi4", "dht22", "dht22", {
+    if (status.spoke1 === "online") {
+      reading("spoke1", "dht22", "dht22", {
         temperature: +(24 + 2 * Math.sin(t / 6)).toFixed(1),
         humidity: +(55 + 5 * Math.sin(t / 8)).toFixed(1),
         alarm: false,
@@ -195,6 +195,7 @@ export async function startMock(port = 0): Promise<MockHub> {
       }
       return;
     }
+    if (req.method === "GET" && p === "/health") return json(res, 200, { ok: true, node: "hub" });
     if (req.method === "GET" && p === "/api/readings") {
       return json(res, 200, {
         timestamp: new Date().toISOString(),
@@ -279,7 +280,9 @@ export async function startMock(port = 0): Promise<MockHub> {
   });
   const sio = new Server(server, { serveClient: false });
   io = sio;
-  sio.use((socket, next) => socket.handshake.auth?.token === TOKEN ? next() : next(new Error("unauthorized")));
+  sio.use((socket, next) =>
+    socket.handshake.auth?.token === TOKEN ? next() : next(new Error("unauthorized"))
+  );
   sio.on("connection", (socket) => {
     for (const e of events.slice(-50)) socket.emit("event", e);
     socket.on("replay", (m: { count?: number }) => {

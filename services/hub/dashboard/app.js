@@ -157,7 +157,8 @@ function connect() {
     refresh().catch(() => {});
   });
   socket.on("event", (e) => onEvent(e));
-  socket.on("lagging", () => setConnection("connected", "live (lagging behind)"));
+  socket.on("lagging", () => setConnection("connected", "live (falling behind; the hub will reconnect us)"));
+  socket.on("feed_error", (e) => console.warn("live feed:", e?.error));
   socket.on("disconnect", (reason) => {
     setConnection("disconnected", `disconnected (${reason}); reconnecting…`);
     // The server dropped us on purpose (e.g. lagging): socket.io will not retry by itself.
@@ -256,6 +257,7 @@ function updateSummary() {
     bad ? `${plugins.rows.size} (${bad} not running)` : String(plugins.rows.size),
   );
   $("summary-plugins").classList.toggle("warn-text", bad > 0);
+  setText($("summary-last"), lastEventTs ? formatAge(now() - Date.parse(lastEventTs)) : "–");
 }
 
 setInterval(() => {

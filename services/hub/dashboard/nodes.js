@@ -236,6 +236,7 @@ export class NodeBoard {
     const plugin = r.plugin && r.plugin !== r.sensor ? r.plugin : "";
     const name = typeof r.values.name === "string" ? r.values.name : "";
     setText(card.subtitle, [name, plugin].filter(Boolean).join(" · "));
+    card.el.dataset.timestamp = r.timestamp;
     if (typeof r.values.iaq === "number") {
       if (!card.gauge) {
         card.gauge = createIaqGauge(`iaq-${r.node}`);

@@ -133,6 +133,7 @@ export class EventStream {
     this.paused = false;
     this.pending = 0;
     this.filter = "";
+    this.renderTimer = null;
     select.addEventListener("change", () => {
       this.filter = select.value;
       this.render();
@@ -151,9 +152,19 @@ export class EventStream {
     } else this.count();
   }
 
-  /** Adds one event (already de-duplicated by the caller). */
+  /**
+   * Adds one event (already de-duplicated by the caller). Live events are the newest and are
+   * prepended; an older one (the catch-up after the history seed) is slotted in by time.
+   */
   add(event) {
-    this.events.push(event);
+    const last = this.events[this.events.length - 1];
+    const inOrder = !last || event.ts >= last.ts;
+    if (inOrder) this.events.push(event);
+    else {
+      let i = this.events.length - 1;
+      while (i > 0 && this.events[i - 1].ts > event.ts) i--;
+      this.events.splice(i, 0, event);
+    }
     if (this.events.length > STREAM_KEEP) this.events.splice(0, this.events.length - STREAM_KEEP);
     this.addType(event.type);
     if (!matches(this.filter, event.type)) return this.count();
@@ -161,9 +172,20 @@ export class EventStream {
       this.pending++;
       return this.count();
     }
-    this.list.prepend(this.item(event));
+    if (!inOrder) return this.scheduleRender();
+    const item = this.item(event);
+    item.classList.add("is-new");
+    this.list.prepend(item);
     while (this.list.children.length > STREAM_SHOW) this.list.lastElementChild.remove();
     this.count();
+  }
+
+  scheduleRender() {
+    if (this.renderTimer) return;
+    this.renderTimer = setTimeout(() => {
+      this.renderTimer = null;
+      this.render();
+    }, 50);
   }
 
   addType(type) {
