@@ -136,7 +136,7 @@ export class LinuxI2cBus implements I2cBus {
   }
 
   #prepare(addr: number, write: Uint8Array, readLen: number): PreparedCall {
-    const action = this.#action(addr, readLen);
+    const action = new Action(this.bus, addr, readLen);
     if (this.#fd < 0) throw new Error(`Cannot transfer on I2C bus ${this.bus}: bus is closed`);
     if (!Number.isInteger(addr) || addr < 0 || addr > 0x7f) {
       throw new RangeError(`${action}: address must be an integer in 0x00..0x7f, got ${addr}`);
@@ -157,7 +157,7 @@ export class LinuxI2cBus implements I2cBus {
   }
 
   /** `I2C_SLAVE` only when the address changes (it costs a syscall, no bus traffic). */
-  #select(addr: number, action: string): void {
+  #select(addr: number, action: Action): void {
     if (this.#slave === addr) return;
     if (libc().ioctlInt(this.#fd, this.#force ? I2C_SLAVE_FORCE : I2C_SLAVE, BigInt(addr)) < 0) {
       const e = errno();
@@ -172,13 +172,13 @@ export class LinuxI2cBus implements I2cBus {
           },
         );
       }
-      throw errnoError(action, e, "transfer");
+      throw errnoError(`${action}`, e, "transfer");
     }
     this.#slave = addr;
   }
 
   #finish(call: PreparedCall, rc: number, err: number): Uint8Array {
-    if (rc < 0) throw errnoError(call.action, err, "transfer");
+    if (rc < 0) throw errnoError(`${call.action}`, err, "transfer");
     if (call.plan.kind === "rdwr") {
       if (rc !== call.nmsgs) {
         throw new HalError("io", `${call.action}: ${rc} of ${call.nmsgs} messages transferred`);
@@ -194,18 +194,20 @@ export class LinuxI2cBus implements I2cBus {
     }
     return out;
   }
+}
 
-  #action(addr: number, readLen: number): string {
-    const verb = readLen > 0 ? "read" : "write";
-    return `Cannot ${verb} I2C device ${
-      typeof addr === "number" ? hex(addr) : String(addr)
-    } on bus ${this.bus}`;
+/** The failure message prefix, built only when something fails (hot path stays string-free). */
+class Action {
+  constructor(readonly bus: number, readonly addr: number, readonly readLen: number) {}
+  toString(): string {
+    const verb = this.readLen > 0 ? "read" : "write";
+    return `Cannot ${verb} I2C device ${hex(this.addr)} on bus ${this.bus}`;
   }
 }
 
 interface PreparedCall {
   plan: I2cPlan;
-  action: string;
+  action: Action;
   readLen: number;
   nmsgs: number;
   request: bigint;

@@ -114,6 +114,7 @@ export function planTransfer(
     return { kind: "rdwr" };
   }
   const plan = smbusPlan(funcs, write, readLen);
+  if (plan !== null && (funcs & NEEDS[plan.op]) === NEEDS[plan.op]) return plan;
   const shape = `write ${write.length} byte(s) then read ${readLen}`;
   const where = `Cannot ${readLen > 0 ? "read" : "write"} I2C device ${
     hex(target.addr)
@@ -124,13 +125,10 @@ export function planTransfer(
       `${where}: shape '${shape}' has no SMBus equivalent and the adapter lacks I2C_FUNC_I2C`,
     );
   }
-  if ((funcs & NEEDS[plan.op]) !== NEEDS[plan.op]) {
-    throw new HalError(
-      "not_supported",
-      `${where}: shape '${shape}' needs SMBus ${plan.op}, which the adapter lacks`,
-    );
-  }
-  return plan;
+  throw new HalError(
+    "not_supported",
+    `${where}: shape '${shape}' needs SMBus ${plan.op}, which the adapter lacks`,
+  );
 }
 
 function smbusPlan(funcs: number, write: Uint8Array, readLen: number): SmbusPlan | null {

@@ -1,0 +1,191 @@
+/**
+ * I2C register read software cost (read byte data, 0x77 reg 0xD0, i2c-stub in a QEMU guest):
+ * hal/linux over FFI (sync and nonblocking) vs the same ioctl from C vs Python smbus2, plus the
+ * cost of building the ioctl structs per call vs reusing them.
+ *
+ * Host: `deno run -A bench/i2c_read.ts` boots the guest (tests/kernel/run.sh bench) and prints a
+ * table. Guest: `--guest` measures the Deno side and prints JSON lines.
+ *
+ * @module
+ */
+import { libc, O_RDWR, openPath } from "../hal/linux/_libc.ts";
+import { LinuxI2cBus } from "../hal/linux/i2c_bus.ts";
+import { I2C_SLAVE, I2C_SMBUS } from "../hal/linux/ioctl.ts";
+import { planTransfer, type SmbusPlan } from "../hal/linux/i2c_plan.ts";
+import { I2cStructs } from "../hal/linux/i2c_structs.ts";
+
+/** One row of the bench table. */
+export interface BenchRow {
+  name: string;
+  value: number;
+  unit: string;
+  peer?: string;
+  peerValue?: number;
+  ratio?: number;
+  spread?: string;
+}
+
+/** One measurement line from the guest. */
+interface Sample {
+  peer: string;
+  nsPerCall?: number;
+  gapMs?: number;
+  missing?: string;
+}
+
+const REG = Uint8Array.of(0xd0);
+
+function timeLoop(calls: number, fn: () => void): number {
+  const t0 = performance.now();
+  for (let i = 0; i < calls; i++) fn();
+  return ((performance.now() - t0) * 1e6) / calls;
+}
+
+async function timeLoopAsync(calls: number, fn: () => Promise<unknown>): Promise<number> {
+  const t0 = performance.now();
+  for (let i = 0; i < calls; i++) await fn();
+  return ((performance.now() - t0) * 1e6) / calls;
+}
+
+/** Guest side: measure and print JSON lines. */
+async function guest(repeats = 5): Promise<void> {
+  const out = (s: Sample) => console.log(JSON.stringify(s));
+  const sync = LinuxI2cBus.open(0, { io: "sync" });
+  const nb = LinuxI2cBus.open(0, { io: "nonblocking" });
+  await sync.transfer(0x77, Uint8Array.of(0xd0, 0x61), 0);
+  for (let r = 0; r < repeats; r++) {
+    out({ peer: "deno-sync", nsPerCall: timeLoop(20000, () => sync.transferSync(0x77, REG, 1)) });
+  }
+  for (let r = 0; r < repeats; r++) {
+    let last = performance.now(), gap = 0;
+    const id = setInterval(() => {
+      const now = performance.now();
+      gap = Math.max(gap, now - last);
+      last = now;
+    }, 1);
+    last = performance.now();
+    const ns = await timeLoopAsync(2000, () => nb.transfer(0x77, REG, 1));
+    clearInterval(id);
+    out({ peer: "deno-nonblocking", nsPerCall: ns, gapMs: Math.max(gap, performance.now() - last) });
+  }
+  sync.close();
+  nb.close();
+
+  // Raw ioctl: structs reused vs built per call (what LinuxI2cBus avoids).
+  const fd = openPath("/dev/i2c-0", O_RDWR);
+  libc().ioctlInt(fd, I2C_SLAVE, 0x77n);
+  const plan = planTransfer(0x0c7f0000, REG, 1, { bus: 0, addr: 0x77 }) as SmbusPlan;
+  const reused = new I2cStructs(64);
+  for (let r = 0; r < repeats; r++) {
+    out({
+      peer: "deno-raw-reuse",
+      nsPerCall: timeLoop(20000, () => {
+        reused.setSmbus(plan);
+        libc().ioctl(fd, I2C_SMBUS, reused.smbusPtr);
+      }),
+    });
+    out({
+      peer: "deno-raw-alloc",
+      nsPerCall: timeLoop(20000, () => {
+        const fresh = new I2cStructs(64);
+        fresh.setSmbus(plan);
+        libc().ioctl(fd, I2C_SMBUS, fresh.smbusPtr);
+      }),
+    });
+  }
+  libc().close(fd);
+}
+
+const median = (xs: number[]) => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s.length % 2 ? s[s.length >> 1] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
+};
+const spread = (xs: number[], scale: number) =>
+  `${(Math.min(...xs) / scale).toFixed(2)}–${(Math.max(...xs) / scale).toFixed(2)}`;
+
+/** Turn guest samples into rows (µs per call, ratios vs C). */
+export function rowsFromSamples(samples: Sample[]): BenchRow[] {
+  const by = (peer: string, key: "nsPerCall" | "gapMs" = "nsPerCall") =>
+    samples.filter((s) => s.peer === peer && typeof s[key] === "number").map((s) => s[key] as number);
+  const c = by("c");
+  if (c.length === 0) throw new Error("Cannot build I2C bench rows: the C peer reported no samples");
+  const cUs = median(c) / 1000;
+  const rows: BenchRow[] = [];
+  const vsC = (name: string, peer: string) => {
+    const xs = by(peer);
+    if (xs.length === 0) return;
+    const us = median(xs) / 1000;
+    rows.push({
+      name,
+      value: us,
+      unit: "µs/call",
+      peer: "C ioctl",
+      peerValue: cUs,
+      ratio: us / cUs,
+      spread: spread(xs, 1000),
+    });
+  };
+  vsC("I2C read byte data: hal/linux FFI sync (reused structs)", "deno-sync");
+  vsC("I2C read byte data: hal/linux FFI nonblocking", "deno-nonblocking");
+  vsC("I2C read byte data: Python smbus2", "python");
+  rows.push({ name: "I2C read byte data: C ioctl", value: cUs, unit: "µs/call", spread: spread(c, 1000) });
+  const alloc = by("deno-raw-alloc"), reuse = by("deno-raw-reuse");
+  if (alloc.length && reuse.length) {
+    rows.push({
+      name: "I2C ioctl structs built per call (raw FFI)",
+      value: median(alloc) / 1000,
+      unit: "µs/call",
+      peer: "structs reused",
+      peerValue: median(reuse) / 1000,
+      ratio: median(alloc) / median(reuse),
+      spread: spread(alloc, 1000),
+    });
+  }
+  const gaps = by("deno-nonblocking", "gapMs");
+  if (gaps.length) {
+    rows.push({
+      name: "event-loop max gap during nonblocking read loop",
+      value: median(gaps),
+      unit: "ms",
+      spread: spread(gaps, 1),
+    });
+  }
+  return rows;
+}
+
+/**
+ * Boot the QEMU guest, run the three peers there, and return the rows.
+ *
+ * @throws {Error} when the guest run fails
+ */
+export async function benchI2c(): Promise<BenchRow[]> {
+  const root = new URL("..", import.meta.url).pathname;
+  const { code, stdout, stderr } = await new Deno.Command("bash", {
+    args: [`${root}tests/kernel/run.sh`, "bench"],
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  const text = new TextDecoder().decode(stdout);
+  if (code !== 0) {
+    const tail = (text + new TextDecoder().decode(stderr)).split("\n").slice(-15).join("\n");
+    throw new Error(`Cannot run the I2C bench in QEMU: run.sh exited ${code}\n${tail}`);
+  }
+  const samples = text.split("\n").filter((l) => l.startsWith('{"peer"')).map((l) => JSON.parse(l) as Sample);
+  return rowsFromSamples(samples);
+}
+
+if (import.meta.main) {
+  if (Deno.args.includes("--guest")) {
+    await guest();
+  } else {
+    const rows = await benchI2c();
+    console.table(
+      rows.map((r) => ({
+        ...r,
+        value: +r.value.toFixed(3),
+        peerValue: r.peerValue?.toFixed(3),
+        ratio: r.ratio?.toFixed(2),
+      })),
+    );
+  }
+}
