@@ -1,0 +1,105 @@
+import assert from "node:assert/strict";
+import { loadConfig } from "./loader.ts";
+import { loadPermissions } from "./permissions.ts";
+
+const dir = new URL(".", import.meta.url).pathname;
+const load = (name: string) => loadConfig({ args: ["--config", `${dir}${name}`], env: {} });
+const FIRST_PARTY = ["bme680", "dht22", "system-monitor", "oled", "anima"];
+
+Deno.test("config/host.toml is the embedded default: sim, standalone, shm auto, five plugins enabled", async () => {
+  const { config } = await load("host.toml");
+  assert.equal(config.hal.backend, "sim");
+  assert.equal(config.cluster.role, "standalone");
+  assert.equal(config.shm.backend, "auto");
+  assert.deepEqual(Object.keys(config.plugins).sort(), [...FIRST_PARTY].sort());
+  for (const id of FIRST_PARTY) assert.equal(config.plugins[id].enabled, true, id);
+  assert.equal(config.polling.interval_seconds, 2);
+  assert.equal(config.leds.count, 11);
+  assert.equal(config.buzzer.pin, 17);
+  assert.equal(config.logging.level, "info");
+  assert.equal(config.events.stream_maxlen, 10000);
+  assert.equal(config.hub.port, 3000);
+  assert.equal(config.scheduler.hot_celsius, 75);
+  assert.equal(config.sensors.bme680_address, 0x77);
+  assert.equal(config.sensors.oled_address, 0x3c);
+  assert.equal(config.state.dir, "state");
+});
+
+Deno.test("config/hub.toml is a hub on linux with Redis, spoke tokens and no local sensors", async () => {
+  const { config } = await load("hub.toml");
+  assert.equal(config.cluster.role, "hub");
+  assert.equal(config.hal.backend, "linux");
+  assert.equal(config.shm.backend, "redis");
+  assert.ok(config.hub.token);
+  assert.deepEqual(Object.keys(config.cluster.spoke_tokens), ["pi4-node-1"]);
+  assert.equal(config.plugins.bme680.enabled, false);
+  assert.equal(config.plugins["system-monitor"].enabled, true);
+});
+
+Deno.test("config/spoke.toml pushes to a hub with a token and per-plugin settings", async () => {
+  const { config } = await load("spoke.toml");
+  assert.equal(config.cluster.role, "spoke");
+  assert.equal(config.cluster.node_id, "pi4-node-1");
+  assert.match(config.cluster.hub_url ?? "", /^http:\/\//);
+  assert.ok(config.cluster.token);
+  assert.equal(config.plugins.bme680.isolation, "process");
+  assert.deepEqual(config.plugins.bme680.settings, { burn_in_seconds: 300 });
+});
+
+Deno.test("config/pizero.toml keeps plugins shared, few and slow", async () => {
+  const { config } = await load("pizero.toml");
+  const enabled = Object.entries(config.plugins).filter(([, p]) => p.enabled);
+  assert.ok(enabled.length < FIRST_PARTY.length);
+  for (const [, p] of enabled) assert.equal(p.isolation, "shared");
+  assert.ok(config.polling.interval_seconds >= 5);
+  assert.ok(config.events.buffer_max <= 1000);
+});
+
+Deno.test("config/permissions.toml covers the five first-party plugins", async () => {
+  const perms = await loadPermissions(`${dir}permissions.toml`);
+  assert.deepEqual(Object.keys(perms).sort(), [...FIRST_PARTY].sort());
+});
+
+for (const unit of ["harvester-broker.service", "harvester-hub.service"]) {
+  Deno.test(`config/${unit} hardens the service and restarts on failure`, async () => {
+    const text = await Deno.readTextFile(`${dir}${unit}`);
+    const lines = text.split("\n").map((l) => l.trim());
+    const has = (line: string) => assert.ok(lines.includes(line), `${unit} lacks "${line}"`);
+    for (const section of ["[Unit]", "[Service]", "[Install]"]) has(section);
+    for (
+      const line of [
+        "DevicePolicy=closed",
+        "NoNewPrivileges=yes",
+        "ProtectSystem=strict",
+        "ProtectHome=yes",
+        "PrivateTmp=yes",
+        "ReadWritePaths=/var/lib/harvester /dev/shm",
+        "Restart=on-failure",
+        "KillSignal=SIGTERM",
+      ]
+    ) has(line);
+    assert.ok(!lines.some((l) => l.startsWith("MemoryDenyWriteExecute")), "V8 needs W+X memory");
+    assert.match(
+      text,
+      /^# No MemoryDenyWriteExecute=: V8 \(Deno\) JIT-compiles into memory that is writable and$/m,
+    );
+    const task = unit.includes("broker") ? "broker" : "hub";
+    assert.ok(lines.some((l) => l.startsWith("ExecStart=") && l.includes(`deno task ${task}`)), "ExecStart");
+    // Every line is a section, a comment, blank, or Key=Value.
+    for (const l of lines) assert.match(l, /^$|^#|^\[[A-Za-z]+\]$|^[A-Za-z]+=.*$/, `${unit}: "${l}"`);
+  });
+}
+
+Deno.test("config/harvester-broker.service allows exactly the bus device groups", async () => {
+  const text = await Deno.readTextFile(`${dir}harvester-broker.service`);
+  const allowed = [...text.matchAll(/^DeviceAllow=(\S+) (\S+)$/gm)].map((m) => `${m[1]} ${m[2]}`);
+  assert.deepEqual(allowed, [
+    "char-i2c rw",
+    "char-gpiochip rw",
+    "char-spi rw",
+    "char-ttyAMA rw",
+    "char-ttyS rw",
+  ]);
+  const hub = await Deno.readTextFile(`${dir}harvester-hub.service`);
+  assert.doesNotMatch(hub, /^DeviceAllow=/m, "the hub never opens a bus");
+});
