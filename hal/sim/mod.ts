@@ -36,8 +36,13 @@ export interface SimHalOptions extends HalOptions {
   environment?: SimEnvironment;
   /** Milliseconds clock for every model; default `Date.now`. */
   clock?: Clock;
-  /** Device models to attach on each configured bus (called once per bus, at construction). */
-  models?: (bus: number) => SimI2cModel[];
+  /**
+   * Device models to attach on each configured bus (called once per bus, at construction),
+   * given the shared environment and clock so sensor models agree with the DHT22 and CPU.
+   */
+  models?: (bus: number, environment: SimEnvironment, clock: Clock) => SimI2cModel[];
+  /** The buzzer relay input is active low (default true, `[buzzer] active_low`). */
+  buzzerActiveLow?: boolean;
   /** GPIO pins with a DHT22 wired, default `[4]`. */
   dht22Pins?: number[];
   /** Wire-time and adapter options for every bus. */
@@ -82,7 +87,7 @@ export class SimHal implements Hal {
     this.environment = options.environment ?? new SimEnvironment({ clock, seed: options.seed });
     for (const n of new Set(options.i2cBuses)) {
       const bus = new SimI2cBus(n, options.i2c);
-      for (const model of options.models?.(n) ?? []) bus.attach(model);
+      for (const model of options.models?.(n, this.environment, clock) ?? []) bus.attach(model);
       this.#buses.set(n, bus);
     }
     this.#gpioChip = options.gpioChip;
@@ -94,7 +99,12 @@ export class SimHal implements Hal {
       seed: options.seed,
     });
     this.leds = new SimLedStrip({ count: options.ledCount, brightness: options.ledBrightness, clock });
-    this.buzzer = new SimBuzzerRelay({ pin: options.buzzerPin, gpio: this.#chip, clock });
+    this.buzzer = new SimBuzzerRelay({
+      pin: options.buzzerPin,
+      activeLow: options.buzzerActiveLow,
+      gpio: this.#chip,
+      clock,
+    });
     this.system = new SimSystemInfo({ environment: this.environment, clock });
   }
 

@@ -3,6 +3,8 @@ import { HalError } from "../errors.ts";
 import { I2cDevice } from "../i2c.ts";
 import type { Hal } from "../mod.ts";
 import { RegisterFileModel, SimEnvironment, SimHal, type SimHalOptions } from "./mod.ts";
+import { SimBme680 } from "./bme680.ts";
+import { SimSsd1306 } from "./ssd1306.ts";
 
 const base: SimHalOptions = {
   i2cBuses: [1],
@@ -82,4 +84,29 @@ Deno.test("SimHal LED strip, SPI and UART follow the options and are reused", as
   assert.equal(uart.baud, 9600);
   hal.close();
   await assert.rejects(() => hal.i2c(1).transfer(0x10, new Uint8Array(), 0), { code: "not_found" });
+});
+
+Deno.test("SimHal carries the BME680 and SSD1306 models on the shared environment, as main.ts wires them", async () => {
+  let now = 0;
+  const hal = new SimHal({
+    ...base,
+    clock: () => now,
+    models: (bus, environment, clock) =>
+      bus === 1 ? [new SimBme680({ environment, clock }), new SimSsd1306(0x3c)] : [],
+  });
+  now = 1000;
+  const bme = new I2cDevice(hal.i2c(1), 0x77);
+  assert.deepEqual([...await bme.readRegister(0xd0, 1)], [0x61]);
+  await hal.i2c(1).transfer(0x3c, Uint8Array.of(0x00, 0xaf), 0); // display on
+  assert.deepEqual(hal.simBus(1).addresses(), [0x3c, 0x77]);
+  assert.equal(hal.simBus(1).counters(0x3c).bytesWritten, 2);
+  hal.close();
+});
+
+Deno.test("SimHal honours an active-high buzzer", () => {
+  const hal = new SimHal({ ...base, buzzerActiveLow: false });
+  assert.equal(hal.gpio(0).level(17), false);
+  hal.buzzer.on(true);
+  assert.equal(hal.gpio(0).level(17), true);
+  hal.close();
 });
