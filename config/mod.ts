@@ -16,3 +16,4 @@ export * from "./errors.ts";
 export * from "./schema.ts";
 export * from "./permissions.ts";
 export * from "./loader.ts";
+export * from "./hal_options.ts";
