@@ -254,7 +254,10 @@ Deno.test({
         assert.equal(await page.getAttribute(byId(`log-tab-${spoke}`), "aria-selected"), "true");
         await waitFor(
           "show the spoke's log",
-          async () => (await page.locator(`${byId("log-lines")}[data-node="${spoke}"] li`).count()) > 0,
+          async () =>
+            (await page.locator(
+              `${byId("log-lines")}[data-node="${spoke}"] :is(${byId("log-line")}, ${byId("log-empty")})`,
+            ).count()) > 0,
           10000,
         );
       });

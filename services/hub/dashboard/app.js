@@ -6,15 +6,30 @@ import { EventStream, LogViewer, PluginTable } from "./panels.js";
 import { formatAge, formatClock, h, setText } from "./ui.js";
 
 const $ = (testid) => document.querySelector(`[data-testid="${testid}"]`);
-const token = document.querySelector('meta[name="harvester-token"]')?.content ?? "";
+let token = document.querySelector('meta[name="harvester-token"]')?.content ?? "";
 const REFRESH_MS = 4000;
 const SEEN_KEEP = 4000;
 
 let clockOffset = 0; // server time − browser time, from /api/readings
 const now = () => Date.now() + clockOffset;
 
+/**
+ * Fetches the page token again: a restarted hub issues a new one, and an open page must keep
+ * working without a reload. Returns true when it changed.
+ */
+async function refreshToken() {
+  const res = await fetch("/", { cache: "no-store" });
+  const html = await res.text();
+  const doc = new DOMParser().parseFromString(html, "text/html");
+  const fresh = doc.querySelector('meta[name="harvester-token"]')?.getAttribute("content") ?? "";
+  if (!fresh || fresh === token) return false;
+  token = fresh;
+  if (socket) socket.auth = { token };
+  return true;
+}
+
 /** Calls the hub API; throws an Error with the hub's own message on a non-2xx answer. */
-async function api(method, path, body) {
+async function api(method, path, body, retried = false) {
   const headers = { accept: "application/json" };
   if (body !== undefined) headers["content-type"] = "application/json";
   if (method !== "GET" && token) headers.authorization = `Bearer ${token}`;
@@ -28,6 +43,9 @@ async function api(method, path, body) {
     data = await res.json();
   } catch {
     // non-JSON answer; described below
+  }
+  if (res.status === 401 && method !== "GET" && !retried && await refreshToken().catch(() => false)) {
+    return api(method, path, body, true);
   }
   if (!res.ok) {
     const msg = data?.error ?? `HTTP ${res.status}`;
@@ -76,6 +94,9 @@ function onEvent(e, { live = true } = {}) {
   switch (e.type) {
     case "reading":
       board.applyReading(d, live ? { stale: false } : {});
+      break;
+    case "buzzer":
+      if (live) board.ring(d.node ?? e.node, d.pattern);
       break;
     case "led.sync":
       if (Array.isArray(d.leds)) board.setLeds(d.node ?? e.node, d.leds);

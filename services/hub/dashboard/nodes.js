@@ -7,6 +7,9 @@ const LED_COUNT = 11;
 const HISTORY_POINTS = 90;
 /** Keys folded into another row or shown elsewhere (gauge, card title). */
 const FOLDED = new Set(["iaq", "iaq_status", "memory_total_mb", "name"]);
+/** Environment first, then the board, then the creature; other sensors by name after them. */
+const SENSOR_RANK = { bme680: 0, dht22: 1, system: 2, anima: 3 };
+const sortKey = (sensor) => `${SENSOR_RANK[sensor] ?? 9}|${sensor}`;
 
 /** Renders and updates every node section inside `root`. */
 export class NodeBoard {
@@ -58,6 +61,7 @@ export class NodeBoard {
   createNode(id) {
     const dot = h("span", { class: "node-dot", "aria-hidden": "true" });
     const status = h("span", { class: "badge", testid: `node-status-${id}` });
+    const bell = h("span", { class: "bell", testid: `node-bell-${id}`, hidden: true, "aria-live": "polite" });
     const role = h("span", { class: "node-role" });
     const seen = h("span", { class: "node-seen muted", testid: `node-seen-${id}` });
     const leds = h("div", { class: "leds", testid: `leds-${id}`, role: "img", "aria-label": "LED strip" });
@@ -82,7 +86,7 @@ export class NodeBoard {
     const el = h(
       "section",
       { class: "node", testid: `node-${id}`, "data-node": id, "aria-label": `node ${id}` },
-      h("header", { class: "node-head" }, dot, h("h3", { text: id }), role, status, seen),
+      h("header", { class: "node-head" }, dot, h("h3", { text: id }), role, status, bell, seen),
       h("div", { class: "node-hw" }, h("div", { class: "leds-wrap" }, leds, identity), oledWrap),
       cards,
     );
@@ -90,7 +94,7 @@ export class NodeBoard {
     return {
       info: { id, status: "online" },
       el,
-      parts: { status, role, seen, leds, oled, oledWrap, identity, cards },
+      parts: { status, bell, role, seen, leds, oled, oledWrap, identity, cards },
     };
   }
 
@@ -147,6 +151,17 @@ export class NodeBoard {
   /** Repaints every card (after the history seed filled the sparklines). */
   redraw() {
     for (const card of this.cards.values()) this.paintCard(card);
+  }
+
+  /** Shows for a moment that the node's buzzer sounded. */
+  ring(id, pattern) {
+    const node = this.nodes.get(id);
+    if (!node) return;
+    const bell = node.parts.bell;
+    bell.textContent = `♪ ${pattern ?? "beep"}`;
+    bell.hidden = false;
+    clearTimeout(node.bellTimer);
+    node.bellTimer = setTimeout(() => (bell.hidden = true), pattern === "long" ? 4000 : 2500);
   }
 
   /** Updates relative times (called every second). */
@@ -211,7 +226,7 @@ export class NodeBoard {
     const metrics = h("ul", { class: "metrics" });
     const el = h(
       "article",
-      { class: "card", testid: `card-${record.node}-${record.sensor}`, "data-reading": record.id },
+      { class: "card", testid: `card-${record.node}-${record.sensor}`, "data-sort": sortKey(record.sensor) },
       h(
         "header",
         { class: "card-head" },
@@ -224,8 +239,8 @@ export class NodeBoard {
     );
     const card = { record, el, rows: new Map(), ageEl, subtitle, metrics, gauge: null };
     const nodeEl = this.nodes.get(record.node).parts.cards;
-    // keep cards sorted by sensor name for a stable layout
-    const after = [...nodeEl.children].find((c) => c.dataset.reading > record.id);
+    // a stable layout: cards in a fixed order whatever order the readings arrive in
+    const after = [...nodeEl.children].find((c) => c.dataset.sort > el.dataset.sort);
     nodeEl.insertBefore(el, after ?? null);
     return card;
   }

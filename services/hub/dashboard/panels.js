@@ -285,10 +285,14 @@ export class LogViewer {
     if (node !== this.node) return;
     const stick = this.lines.scrollHeight - this.lines.scrollTop - this.lines.clientHeight < 24;
     const lines = data.lines ?? [];
+    if (lines.length === 0) {
+      this.lines.replaceChildren(
+        h("li", { class: "muted", testid: "log-empty", text: `no log lines from ${node} yet` }),
+      );
+      return;
+    }
     this.lines.replaceChildren(
-      ...(lines.length ? lines : [{ ts: "", level: "info", source: "", message: "(no log lines yet)" }]).map((
-        l,
-      ) =>
+      ...lines.map((l) =>
         h(
           "li",
           { class: `log-line lvl-${l.level}`, testid: "log-line" },
