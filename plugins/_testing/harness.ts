@@ -79,6 +79,8 @@ export interface HarnessOptions {
   environment?: SimEnvironment;
   /** LEDs on the strip, default 11. */
   ledCount?: number;
+  /** Make the bus SMBus-only, like the kernel's i2c-stub. */
+  smbusOnly?: boolean;
 }
 
 /** A plugin context plus the devices behind it. */
@@ -96,6 +98,8 @@ export interface Harness {
   beeps: BeepRecord[];
   logs: { level: string; message: string }[];
   denied: { capability: string; argument: string }[];
+  /** Every I2C transfer the plugin made, in order. */
+  transfers: { address: number; write: number[]; readLen: number }[];
   state: Map<string, unknown>;
 }
 
@@ -127,7 +131,7 @@ export function createHarness(options: HarnessOptions): Harness {
     state: true,
     ...options.grant,
   };
-  const bus = new SimI2cBus(1);
+  const bus = new SimI2cBus(1, { smbusOnly: options.smbusOnly });
   const bme680 = new SimBme680({ environment, clock: clock.now });
   const oled = new SimSsd1306();
   bus.attach(bme680);
@@ -148,6 +152,7 @@ export function createHarness(options: HarnessOptions): Harness {
     beeps: [],
     logs: [],
     denied: [],
+    transfers: [],
     state: options.state ?? new Map(),
   };
   const has = (c: CapabilityName) => manifest.world.imports.includes(c);
@@ -173,8 +178,10 @@ export function createHarness(options: HarnessOptions): Harness {
       ? {
         device(address: number) {
           if (!grant.i2c.includes(address)) deny("i2c", hex(address));
-          const transfer = (write: Uint8Array | number[], readLen: number) =>
-            bus.transfer(address, Uint8Array.from(write), readLen);
+          const transfer = (write: Uint8Array | number[], readLen: number) => {
+            h.transfers.push({ address, write: [...write], readLen });
+            return bus.transfer(address, Uint8Array.from(write), readLen);
+          };
           return {
             address,
             transfer,
