@@ -6,69 +6,8 @@
  * ends quarantined (after restarts with backoff where it got as far as running).
  */
 import assert from "node:assert/strict";
-import { makeHarness, SECRET_JSON, SECRET_TXT } from "./fixtures/plugins/_harness.ts";
+import { hostile } from "./fixtures/plugins/_harness.ts";
 import type { Harness } from "./fixtures/plugins/_harness.ts";
-import type { PluginSettings } from "../services/plugin_host/mod.ts";
-import type { PluginGrant } from "../services/plugin_host/mod.ts";
-
-const SECRET_MARK = "HARVESTER-SECRET";
-
-interface Case {
-  grants?: Partial<PluginGrant>;
-  settings?: Record<string, unknown>;
-  conf?: Partial<PluginSettings>;
-  /** Run until this holds (default: the offender is quarantined). */
-  done?: (h: Harness, name: string) => boolean;
-  timeoutMs?: number;
-}
-
-/** Run one hostile plugin beside `ticker`, polling both, then check the invariants. */
-export async function hostile(
-  name: string,
-  c: Case,
-  check: (h: Harness, outputs: string[]) => void | Promise<void>,
-): Promise<void> {
-  const h = await makeHarness({
-    plugins: [`hostile/${name}`, "plugins/ticker"],
-    grants: c.grants ? { [name]: c.grants } : {},
-    settings: {
-      [name]: {
-        enabled: true,
-        ...c.conf,
-        settings: { secretPath: SECRET_TXT, secretJsonUrl: `file://${SECRET_JSON}`, ...c.settings },
-      },
-    },
-  });
-  const outputs: string[] = [];
-  let goodPolls = 0;
-  try {
-    const done = c.done ?? ((hh, n) => hh.host.status(n).status === "quarantined");
-    const end = Date.now() + (c.timeoutMs ?? 15_000);
-    while (!done(h, name)) {
-      assert.ok(
-        Date.now() < end,
-        `"${name}" did not reach the expected state; events: ${JSON.stringify(h.events)}`,
-      );
-      const [bad, good] = await Promise.allSettled([h.host.poll(name), h.host.poll("ticker")]);
-      outputs.push(bad.status === "fulfilled" ? JSON.stringify(bad.value) : String(bad.reason?.message));
-      assert.equal(
-        good.status,
-        "fulfilled",
-        `the good plugin failed beside "${name}": ${JSON.stringify(good)}`,
-      );
-      goodPolls++;
-      await new Promise((r) => setTimeout(r, 15));
-    }
-    // The good plugin still answers, and kept its module state all along.
-    const last = await h.host.poll("ticker");
-    assert.equal(last[0].values.polls, goodPolls + 1);
-    const everything = JSON.stringify({ events: h.events, logs: h.logs, outputs });
-    assert.ok(!everything.includes(SECRET_MARK), `the secret leaked from "${name}"`);
-    await check(h, outputs);
-  } finally {
-    await h.close();
-  }
-}
 
 /** Messages of the plugin.error events of one plugin. */
 const errors = (h: Harness, name: string) => h.of("plugin.error", name).map((e) => String(e.data.message));
