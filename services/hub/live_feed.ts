@@ -62,7 +62,13 @@ export class LiveFeed {
   #dropped = 0;
 
   constructor(server: HttpServer, options: LiveFeedOptions) {
-    this.#opts = { catchUp: 50, replayMax: 1000, maxPending: 2000, lagGraceMs: 2000, ...options };
+    this.#opts = {
+      ...options,
+      catchUp: options.catchUp ?? 50,
+      replayMax: options.replayMax ?? 1000,
+      maxPending: options.maxPending ?? 2000,
+      lagGraceMs: options.lagGraceMs ?? 2000,
+    };
     this.io = new Server(server, {
       serveClient: false,
       cors: options.corsOrigins?.length ? { origin: options.corsOrigins } : undefined,

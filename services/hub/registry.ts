@@ -62,7 +62,12 @@ export class NodeRegistry {
         `Cannot create node registry: 'intervalMs' must be positive: current value is ${options.intervalMs}`,
       );
     }
-    this.#opts = { staleAfter: 3, offlineAfter: 6, clock: systemClock, ...options };
+    this.#opts = {
+      ...options,
+      staleAfter: options.staleAfter ?? 3,
+      offlineAfter: options.offlineAfter ?? 6,
+      clock: options.clock ?? systemClock,
+    };
   }
 
   /** Declare a node before it is seen (its own node, configured local nodes). */
