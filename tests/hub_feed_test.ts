@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { io, type Socket } from "socket.io-client";
 import { LocalCommandBus } from "../services/commands/mod.ts";
-import { createHub, type HubServer } from "../services/hub/mod.ts";
+import { createHub } from "../services/hub/mod.ts";
 import { makeSnapshot, TestEventLog, TestState } from "../services/hub/_test_fakes.ts";
 
 async function start(feedMaxPending?: number) {
