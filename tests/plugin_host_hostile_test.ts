@@ -126,3 +126,12 @@ Deno.test("hostile eval_indirect: code generation the check cannot see is stoppe
     assert.ok(outcomes.slice(0, 3).every((o) => o === "EvalError"), outcomes.join());
   });
 });
+
+Deno.test("hostile probe_globals: every global that reaches outside is gone before plugin code runs", async () => {
+  let polls = 0;
+  await hostile("probe_globals", { done: () => ++polls > 1 }, (_h, outputs) => {
+    const seen = JSON.parse(outputs[0])[0].values as Record<string, string>;
+    for (const [name, type] of Object.entries(seen)) assert.equal(type, "undefined", `${name} is reachable`);
+    assert.equal(Object.keys(seen).length, 17);
+  });
+});

@@ -21,6 +21,7 @@ type Pending = { resolve: (v: unknown) => void; reject: (e: unknown) => void };
 /** Globals removed before plugin code runs (defence in depth; the process has no permissions). */
 const SCRUBBED = [
   "Deno",
+  "process",
   "fetch",
   "Worker",
   "SharedWorker",
