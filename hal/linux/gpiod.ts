@@ -77,31 +77,29 @@ export class LinuxGpioChip implements GpioChip {
 
   requestInput(line: number, consumer: string): GpioInputLine {
     const h = this.#request(line, consumer, "input", 0);
-    const self = this;
     return {
       line,
-      read: () => self.#read(h, line),
-      release: () => self.#release(line),
+      read: () => this.#read(h, line),
+      release: () => this.#release(line),
     };
   }
 
   requestOutput(line: number, consumer: string, initial: boolean): GpioOutputLine {
     const h = this.#request(line, consumer, "output", initial ? 1 : 0);
     let value = initial;
-    const self = this;
     return {
       line,
       get value() {
         return value;
       },
-      write(v: boolean) {
-        self.#live(line, "write");
-        if (self.#t.setValue(h, v ? 1 : 0) < 0) {
-          throw errnoError(`Cannot write GPIO line ${line} on ${self.name}`, self.#t.errno(), "transfer");
+      write: (v: boolean) => {
+        this.#live(line, "write");
+        if (this.#t.setValue(h, v ? 1 : 0) < 0) {
+          throw errnoError(`Cannot write GPIO line ${line} on ${this.name}`, this.#t.errno(), "transfer");
         }
         value = v;
       },
-      release: () => self.#release(line),
+      release: () => this.#release(line),
     };
   }
 
@@ -112,25 +110,24 @@ export class LinuxGpioChip implements GpioChip {
       );
     }
     const h = this.#request(line, consumer, edge, 0);
-    const self = this;
     return {
       line,
-      read: () => self.#read(h, line),
-      async waitEdge(timeoutMs: number): Promise<GpioEdgeEvent | null> {
-        self.#live(line, "wait for an edge on");
+      read: () => this.#read(h, line),
+      waitEdge: async (timeoutMs: number): Promise<GpioEdgeEvent | null> => {
+        this.#live(line, "wait for an edge on");
         if (!(timeoutMs >= 0)) {
           throw new RangeError(`Cannot wait for an edge: timeoutMs must be ≥ 0, got ${timeoutMs}`);
         }
-        const rc = await self.#t.waitEdge(h, BigInt(Math.round(timeoutMs * 1e6)));
+        const rc = await this.#t.waitEdge(h, BigInt(Math.round(timeoutMs * 1e6)));
         if (rc === 0) return null;
-        const ev = rc > 0 ? self.#t.readEdge(h) : null;
+        const ev = rc > 0 ? this.#t.readEdge(h) : null;
         // errno of a nonblocking wait stays on its pool thread: no number to report.
         if (ev === null) {
-          throw new HalError("io", `Cannot wait for an edge on GPIO line ${line} on ${self.name}`);
+          throw new HalError("io", `Cannot wait for an edge on GPIO line ${line} on ${this.name}`);
         }
         return { line, edge: ev.rising ? "rising" : "falling", timestampNs: ev.timestampNs };
       },
-      release: () => self.#release(line),
+      release: () => this.#release(line),
     };
   }
 
