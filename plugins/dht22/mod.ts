@@ -8,7 +8,7 @@
  *
  * @module
  */
-import { CapabilityError, definePlugin, type PluginContext, type Reading } from "../sdk/mod.ts";
+import { definePlugin, type PluginContext, type Reading } from "../sdk/mod.ts";
 
 /** A two-sided alarm with hysteresis: enters at a threshold, clears only `band` past it. */
 export class Deadband {
@@ -92,7 +92,8 @@ export function createDht22Plugin() {
     try {
       await act();
     } catch (e) {
-      if (!(e instanceof CapabilityError)) throw e;
+      // By name: the sandbox raises its own copy of the class, not the bundled one.
+      if (!(e instanceof Error) || e.name !== "CapabilityError") throw e;
       ctx.log.warn(`Cannot ${what}: ${e.message}`);
     }
   }
