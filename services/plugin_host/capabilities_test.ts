@@ -1,0 +1,130 @@
+import assert from "node:assert/strict";
+import { CapabilityError } from "../../plugins/sdk/mod.ts";
+import { RegisterFileModel, SimHal } from "../../hal/sim/mod.ts";
+import type { Rgb } from "../../hal/mod.ts";
+import { CapabilityBroker } from "./capabilities.ts";
+import type { CapabilityTarget } from "./capabilities.ts";
+import { effectiveGrant, emptyGrant } from "./grant.ts";
+
+function setup(now = () => 0) {
+  const chip = new RegisterFileModel(0x77);
+  chip.transfer(Uint8Array.of(0xd0, 0x61), 0);
+  const hal = new SimHal({
+    i2cBuses: [1],
+    gpioChip: 0,
+    ledCount: 4,
+    ledPin: 18,
+    ledBrightness: 1,
+    buzzerPin: 17,
+    models: () => [chip],
+  });
+  const events: { type: string; data: Record<string, unknown> }[] = [];
+  const leds = new Map<number, Rgb>();
+  const beeps: unknown[] = [];
+  const caps = new CapabilityBroker({
+    services: {
+      hal,
+      leds: { count: 4, set: (i, c) => void leds.set(i, c) },
+      buzzer: { play: (p) => Promise.resolve(void beeps.push(p)) },
+      log: () => {},
+    },
+    emit: { emit: (type, data = {}) => void events.push({ type, data }) },
+    now,
+    limits: { maxInFlight: 4, perSecond: 10 },
+  });
+  const target: CapabilityTarget = {
+    id: "oled",
+    grant: effectiveGrant(["i2c", "led", "buzzer", "gpio"], {
+      ...emptyGrant(),
+      i2c: [0x77],
+      leds: [1],
+      gpio: [4],
+    }),
+    settings: {},
+  };
+  return { hal, caps, events, leds, beeps, target, [Symbol.dispose]: () => hal.close() };
+}
+
+const denied = (message: string) => (e: unknown) => e instanceof CapabilityError && e.message === message;
+
+Deno.test("CapabilityBroker checks the I2C address on every transfer", async () => {
+  using s = setup();
+  assert.deepEqual(await s.caps.handle(s.target, "i2c.transfer", [null, 0x77, [0xd0], 1]), [0x61]);
+  await assert.rejects(
+    s.caps.handle(s.target, "i2c.transfer", [null, 0x3c, [0x00], 1]),
+    denied('Cannot grant "i2c:0x3c" to plugin "oled": not allowed by config/permissions.toml'),
+  );
+  assert.deepEqual(s.events, [{
+    type: "plugin.denied",
+    data: {
+      plugin: "oled",
+      capability: "i2c",
+      argument: "0x3c",
+      reason: "not allowed by config/permissions.toml",
+      suppressed: 0,
+    },
+  }]);
+});
+
+Deno.test("CapabilityBroker refuses capabilities outside the manifest world even if config grants them", async () => {
+  using s = setup();
+  const t = {
+    ...s.target,
+    grant: effectiveGrant(["log"], { ...emptyGrant(), i2c: [0x77], systemInfo: true }),
+  };
+  await assert.rejects(
+    s.caps.handle(t, "i2c.transfer", [null, 0x77, [0xd0], 1]),
+    denied('Cannot grant "i2c:0x77" to plugin "oled": not imported by its manifest world'),
+  );
+  await assert.rejects(
+    s.caps.handle(t, "system.memory", []),
+    denied('Cannot grant "system-info" to plugin "oled": not imported by its manifest world'),
+  );
+  await assert.rejects(s.caps.handle(t, "teleport.now", []), CapabilityError);
+});
+
+Deno.test("CapabilityBroker checks LED indexes, GPIO lines and buzzer, and validates arguments", async () => {
+  using s = setup();
+  await s.caps.handle(s.target, "led.set", [1, 255, 0, 16]);
+  assert.deepEqual(s.leds.get(1), { r: 255, g: 0, b: 16 });
+  await assert.rejects(
+    s.caps.handle(s.target, "led.set", [0, 1, 1, 1]),
+    denied('Cannot grant "led:0" to plugin "oled": not allowed by config/permissions.toml'),
+  );
+  await assert.rejects(s.caps.handle(s.target, "led.set", [1, 256, 0, 0]), {
+    name: "TypeError",
+    message: 'Cannot call "led.set": r must be an integer 0..255, got 256',
+  });
+  await assert.rejects(s.caps.handle(s.target, "buzzer.beep", ["single"]), /Cannot grant "buzzer:single"/);
+  await s.caps.handle(s.target, "gpio.write", [4, true]);
+  assert.equal(await s.caps.handle(s.target, "gpio.read", [4]), true);
+  await assert.rejects(s.caps.handle(s.target, "gpio.read", [27]), /Cannot grant "gpio:27"/);
+  await assert.rejects(
+    s.caps.handle(s.target, "i2c.transfer", [null, 0x77, "x", 1]),
+    /data must be an array of at most 4096 bytes/,
+  );
+  s.caps.close();
+});
+
+Deno.test("CapabilityBroker refuses a flood with one plugin.flood event per second", async () => {
+  let now = 0;
+  using s = setup(() => now);
+  const results = await Promise.allSettled(
+    Array.from({ length: 15 }, () => s.caps.handle(s.target, "i2c.transfer", [null, 0x77, [0xd0], 1])),
+  );
+  assert.equal(results.filter((r) => r.status === "fulfilled").length, 4, "in-flight bound");
+  const reasons = results.flatMap((r) => r.status === "rejected" ? [String(r.reason.message)] : []);
+  assert.equal(
+    reasons[0],
+    'Cannot call "i2c.transfer" for plugin "oled": more than 4 capability calls in flight',
+  );
+  assert.equal(s.events.filter((e) => e.type === "plugin.flood").length, 1);
+  for (let i = 0; i < 10; i++) await s.caps.handle(s.target, "log", ["info", "x"], false).catch(() => {});
+  assert.equal(s.events.filter((e) => e.type === "plugin.flood").length, 1, "still one event in this second");
+  now = 1000;
+  assert.deepEqual(
+    await s.caps.handle(s.target, "i2c.transfer", [null, 0x77, [0xd0], 1]),
+    [0x61],
+    "budget renewed",
+  );
+});
