@@ -124,7 +124,8 @@ export function createBme680Plugin() {
       });
       await chip.init();
       sensor = chip;
-      if (ctx.led) await indicate(ctx, iaqState.baseline === null ? "calibrating" : last.status);
+      // Purple from the start of a burn-in; with a saved baseline the first poll sets the colour.
+      if (iaqState.baseline === null) await indicate(ctx, "calibrating");
     },
 
     async poll(ctx: PluginContext): Promise<Reading[]> {
