@@ -11,7 +11,7 @@ import { createServer, type IncomingMessage, type ServerResponse } from "node:ht
 import { Server } from "socket.io";
 
 const DASHBOARD = new URL("../../services/hub/dashboard/", import.meta.url).pathname;
-const TOKEN = "mock-token";
+
 const TYPES: Record<string, string> = {
   ".html": "text/html; charset=utf-8",
   ".js": "text/javascript; charset=utf-8",
@@ -37,6 +37,8 @@ export interface MockHub {
 
 /** Starts the mock hub on `port` (0 = any free port). */
 export async function startMock(port = 0): Promise<MockHub> {
+  // A new page token per start, like the real hub: an open page must pick up the new one.
+  const TOKEN = `mock-${crypto.randomUUID()}`;
   const events: Envelope[] = [];
   let seq = 0;
   let cycle = 0;

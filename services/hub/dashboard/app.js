@@ -174,6 +174,7 @@ function connect() {
   socket = io({ auth: { token }, reconnectionDelayMax: 4000 });
   setConnection("connecting", "connecting…");
   socket.on("connect", () => {
+    authRetries = 0;
     setConnection("connected", "live");
     refresh().catch(() => {});
   });
@@ -185,10 +186,16 @@ function connect() {
     // The server dropped us on purpose (e.g. lagging): socket.io will not retry by itself.
     if (reason === "io server disconnect") setTimeout(() => socket.connect(), 1000);
   });
-  socket.on(
-    "connect_error",
-    (err) => setConnection("disconnected", `cannot connect: ${err.message}; retrying…`),
-  );
+  let authRetries = 0;
+  socket.on("connect_error", (err) => {
+    setConnection("disconnected", `cannot connect: ${err.message}; retrying…`);
+    // A refusal by the hub's auth middleware is final for socket.io (socket.active is false);
+    // the usual cause is a restarted hub with a new page token: fetch it and try again.
+    if (!socket.active) {
+      const delay = Math.min(10000, 1000 * 2 ** authRetries++);
+      setTimeout(() => refreshToken().catch(() => false).finally(() => socket.connect()), delay);
+    }
+  });
   socket.io.on("reconnect_attempt", (n) => setConnection("disconnected", `reconnecting (attempt ${n})…`));
 }
 
