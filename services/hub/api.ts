@@ -229,7 +229,12 @@ export function createApp(core: HubCore): Hono {
       { node: b.node },
       b.snapshots.length,
     );
-    o.emit.emit("spoke.push", { node: b.node, count: b.snapshots.length, cycle: b.snapshots.at(-1)!.cycle });
+    o.emit.emit("spoke.push", {
+      node: b.node,
+      count: b.snapshots.length,
+      first: b.snapshots[0].cycle,
+      last: b.snapshots.at(-1)!.cycle,
+    });
     return c.json({ ok: true, accepted: b.snapshots.length, commands: core.queue.take(b.node) });
   });
 
