@@ -228,3 +228,22 @@ Deno.test("RedisEventLog.subscribe() backfills events stored while its connectio
     await redis.stop();
   }
 });
+
+Deno.test("RedisConnection: no silent offline queue — a command while Redis is down fails at once", async () => {
+  const redis = await startRedis();
+  const c = await raw(redis.url);
+  try {
+    await redis.kill();
+    await waitFor("client sees the loss", () => !c.ready);
+    const t0 = performance.now();
+    await assert.rejects(() => c.client.get("k"), { message: "The client is offline" }); // ClientOfflineError
+    assert.ok(performance.now() - t0 < 50, "rejected immediately, not queued until reconnect");
+    assert.ok(c.errors > 0, "the client's 'error' events were caught and counted");
+    await redis.start();
+    assert.ok(await c.waitReady(5000));
+    assert.equal(await c.client.get("k"), null);
+  } finally {
+    await c.close();
+    await redis.stop();
+  }
+});

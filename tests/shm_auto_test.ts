@@ -116,3 +116,27 @@ Deno.test("AutoSharedState starts on the file when Redis is down at start, and a
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+Deno.test("RedisSharedState: a corrupt key reads as null with an error event, never a throw", async () => {
+  const redis = await startRedis();
+  const ev = sink();
+  const state = new RedisSharedState({ node: "pi-3", url: redis.url, emit: ev });
+  try {
+    assert.ok(await state.conn.waitReady(3000));
+    await state.conn.client.set("harvester:snapshot:pi-3", '{"timestamp": "2026-01-01T00:00:00Z", "node"');
+    assert.equal(await state.read(), null);
+    await state.conn.client.set(
+      "harvester:snapshot:pi-3",
+      JSON.stringify({ ...makeSnapshot("pi-3", 1), readings: [] }),
+    );
+    assert.equal(await state.read(), null);
+    assert.deepEqual(ev.events.map((e) => [e.type, e.data.backend]), [["error", "redis"], [
+      "error",
+      "redis",
+    ]]);
+    assert.match(String(ev.events[1].data.message), /harvester:snapshot:pi-3.*'readings'/);
+  } finally {
+    await state.close();
+    await redis.stop();
+  }
+});
