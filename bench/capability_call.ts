@@ -1,0 +1,227 @@
+/**
+ * Capability call cost and sandbox memory:
+ * - p50/p99 of a one-byte I2C register read made by a plugin in its sandbox
+ *   (worker → sandbox process → broker grant check → sim device → back) vs the same read
+ *   made in-process through `I2cDevice`;
+ * - resident memory of the five first-party plugins in one shared sandbox process vs five
+ *   processes, of one shared process with 1 worker vs 5, and of the broker itself.
+ *
+ * `deno run -A bench/capability_call.ts` prints the rows; `deno task bench` includes them.
+ *
+ * @module
+ */
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { I2cDevice } from "../hal/mod.ts";
+import type { Hal } from "../hal/mod.ts";
+import { RegisterFileModel, SimEnvironment, SimHal } from "../hal/sim/mod.ts";
+import { SimBme680 } from "../hal/sim/bme680.ts";
+import { SimSsd1306 } from "../hal/sim/ssd1306.ts";
+import { emptyGrant, PluginHost } from "../services/plugin_host/mod.ts";
+import type { PluginGrant, PluginSettings } from "../services/plugin_host/mod.ts";
+import { percentile, spread } from "./row.ts";
+import type { BenchRow } from "./row.ts";
+
+const ROOT = fileURLToPath(new URL("..", import.meta.url));
+const FIRST_PARTY = ["bme680", "dht22", "system-monitor", "oled", "anima"];
+const CALLS = 3000;
+const MB = 1024 * 1024;
+
+const GRANTS: Record<string, Partial<PluginGrant>> = {
+  bme680: { i2c: [0x77], leds: [2], buzzer: true, state: true },
+  dht22: { dht22: [4], leds: [1], buzzer: true },
+  "system-monitor": { systemInfo: true, leds: [0], buzzer: true },
+  oled: { i2c: [0x3c] },
+  anima: { state: true },
+  bench_reader: { i2c: [0x77] },
+};
+
+function simHal(kind: "register" | "board"): Hal {
+  const environment = new SimEnvironment({ seed: 7 });
+  return new SimHal({
+    environment,
+    i2cBuses: [1],
+    gpioChip: 0,
+    ledCount: 11,
+    ledPin: 18,
+    ledBrightness: 1,
+    buzzerPin: 17,
+    models: () => {
+      if (kind === "board") return [new SimBme680({ environment }), new SimSsd1306()];
+      const chip = new RegisterFileModel(0x77);
+      chip.transfer(Uint8Array.of(0xd0, 0x61), 0);
+      return [chip];
+    },
+  });
+}
+
+async function host(
+  pluginsDir: string,
+  hal: Hal,
+  settings: (id: string) => PluginSettings,
+): Promise<PluginHost> {
+  const stateDir = await Deno.makeTempDir({ prefix: "bench-state-" });
+  const h = new PluginHost({
+    pluginsDir,
+    sdkDir: join(ROOT, "plugins/sdk"),
+    node: "bench",
+    grants: (id) => ({ ...emptyGrant(), ...GRANTS[id] }),
+    settings,
+    services: {
+      hal,
+      leds: { count: 11, set: () => {} },
+      buzzer: { play: () => Promise.resolve() },
+      log: () => {},
+    },
+    emit: { emit: () => {} },
+    stateDir,
+    // The latency loop is sequential and far faster than the default per-second budget.
+    limits: { maxInFlight: 64, perSecond: 1_000_000 },
+  });
+  await h.start();
+  return h;
+}
+
+function timeDirect(hal: Hal, n: number): Promise<number[]> {
+  const dev = new I2cDevice(hal.i2c(1), 0x77);
+  return (async () => {
+    const out: number[] = [];
+    for (let i = 0; i < n; i++) {
+      const t0 = performance.now();
+      await dev.readRegister(0xd0, 1);
+      out.push((performance.now() - t0) * 1000);
+    }
+    return out;
+  })();
+}
+
+async function latencyRows(): Promise<BenchRow[]> {
+  const dir = await Deno.makeTempDir({ dir: join(ROOT, "bench/out"), prefix: "cap-" });
+  await Deno.mkdir(join(dir, "bench_reader"));
+  for (const f of ["manifest.json", "mod.ts"]) {
+    await Deno.copyFile(join(ROOT, "tests/fixtures/plugins/bench_reader", f), join(dir, "bench_reader", f));
+  }
+  const hal = simHal("register");
+  const h = await host(dir, hal, () => ({ enabled: true, deadline_ms: 60_000 }));
+  try {
+    await h.command("bench_reader", "bench", { n: 500 }); // warm-up
+    const runs: { p50: number; p99: number }[] = [];
+    for (let r = 0; r < 3; r++) {
+      const s = await h.command("bench_reader", "bench", { n: CALLS }) as number[];
+      runs.push({ p50: percentile(s, 50), p99: percentile(s, 99) });
+    }
+    await timeDirect(hal, 500);
+    const direct: { p50: number; p99: number }[] = [];
+    for (let r = 0; r < 3; r++) {
+      const s = await timeDirect(hal, CALLS);
+      direct.push({ p50: percentile(s, 50), p99: percentile(s, 99) });
+    }
+    const best = (xs: number[]) => Math.min(...xs);
+    const row = (q: "p50" | "p99"): BenchRow => {
+      const v = best(runs.map((x) => x[q]));
+      const p = best(direct.map((x) => x[q]));
+      return {
+        name: `i2c register read ${q}: plugin → broker → sim device`,
+        value: v,
+        unit: "µs",
+        peer: "direct in-process I2cDevice read",
+        peerValue: p,
+        ratio: v / p,
+        spread: spread(runs.map((x) => x[q]), 0),
+      };
+    };
+    return [row("p50"), row("p99")];
+  } finally {
+    await h.stop();
+    hal.close();
+    await Deno.remove(dir, { recursive: true });
+  }
+}
+
+async function rssOf(h: PluginHost): Promise<{ total: number; count: number }> {
+  const s = await h.sandboxes();
+  return { total: s.reduce((a, x) => a + (x.rssBytes ?? 0), 0), count: s.length };
+}
+
+async function pollAll(h: PluginHost, ids: string[]): Promise<void> {
+  for (const id of ids) {
+    await h.poll(id).catch(() => {});
+  }
+}
+
+async function memoryRows(): Promise<BenchRow[]> {
+  const pluginsDir = join(ROOT, "plugins");
+  const only = (ids: string[], isolation: "shared" | "process") => (id: string): PluginSettings =>
+    ids.includes(id) ? { enabled: true, isolation } : { enabled: false };
+  const measure = async (ids: string[], isolation: "shared" | "process") => {
+    const hal = simHal("board");
+    const h = await host(pluginsDir, hal, only(ids, isolation));
+    try {
+      const running = ids.filter((id) => h.status(id).status === "running");
+      if (running.length !== ids.length) {
+        const bad = ids.filter((id) => !running.includes(id)).map((id) => `${id}: ${h.status(id).lastError}`);
+        throw new Error(`Cannot measure sandbox memory: plugins did not start (${bad.join("; ")})`);
+      }
+      await pollAll(h, ids);
+      return await rssOf(h);
+    } finally {
+      await h.stop();
+      hal.close();
+    }
+  };
+  const shared5 = await measure(FIRST_PARTY, "shared");
+  const proc5 = await measure(FIRST_PARTY, "process");
+  const shared1 = await measure(["system-monitor"], "shared");
+  const broker = Deno.memoryUsage().rss;
+  return [
+    {
+      name: "RSS of 5 first-party plugins, 1 shared sandbox process",
+      value: shared5.total / MB,
+      unit: "MB",
+      peer: `5 sandbox processes (${proc5.count})`,
+      peerValue: proc5.total / MB,
+      ratio: shared5.total / proc5.total,
+    },
+    {
+      name: "RSS of one shared sandbox process: 5 workers",
+      value: shared5.total / MB,
+      unit: "MB",
+      peer: "1 worker",
+      peerValue: shared1.total / MB,
+      ratio: shared5.total / shared1.total,
+    },
+    {
+      name: "RSS of the broker side (this bench process: host, sim HAL, bundler libs)",
+      value: broker / MB,
+      unit: "MB",
+    },
+    {
+      name: "RSS broker (this process) + shared sandbox with the 5 plugins",
+      value: (broker + shared5.total) / MB,
+      unit: "MB",
+      peer: "target (WASM host used 300+)",
+      peerValue: 150,
+      ratio: (broker + shared5.total) / MB / 150,
+    },
+  ];
+}
+
+/**
+ * Measure capability call latency and sandbox memory.
+ *
+ * @returns bench rows (µs and MB)
+ */
+export async function benchCapability(): Promise<BenchRow[]> {
+  await Deno.mkdir(join(ROOT, "bench/out"), { recursive: true });
+  return [...await latencyRows(), ...await memoryRows()];
+}
+
+if (import.meta.main) {
+  for (const r of await benchCapability()) {
+    console.log(
+      `${r.name}: ${r.value.toFixed(1)} ${r.unit}` +
+        (r.peer ? ` | ${r.peer}: ${r.peerValue?.toFixed(1)} | ratio ${r.ratio?.toFixed(2)}` : "") +
+        (r.spread ? ` | spread ${r.spread}` : ""),
+    );
+  }
+}
