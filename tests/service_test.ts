@@ -1,0 +1,145 @@
+/**
+ * The service as a user starts it: `main.ts start|broker|hub` as real child processes.
+ *
+ * @module
+ */
+import assert from "node:assert/strict";
+import { freePort, ROOT, startService, waitFor } from "./e2e/_helpers.ts";
+
+function toml(stateDir: string, extra = ""): string {
+  return `
+[polling]
+interval_seconds = 0.5
+
+[hal]
+backend = "sim"
+
+[cluster]
+node_id = "svc"
+
+[shm]
+backend = "file"
+file_dir = "${stateDir}/shm"
+
+[hub]
+host = "127.0.0.1"
+token = "svc-token"
+
+[buzzer]
+min_interval_ms = 0
+
+[state]
+dir = "${stateDir}"
+${extra}`;
+}
+
+async function run(args: string[], env: Record<string, string> = {}): Promise<{ code: number; out: string }> {
+  const out = await new Deno.Command(Deno.execPath(), {
+    args: ["run", "--allow-all", "main.ts", ...args],
+    cwd: ROOT,
+    stdout: "piped",
+    stderr: "piped",
+    env: { NO_COLOR: "1", ...env },
+  }).output();
+  const dec = new TextDecoder();
+  return { code: out.code, out: dec.decode(out.stdout) + dec.decode(out.stderr) };
+}
+
+Deno.test("main.ts start serves simulated BME680, DHT22 and system readings within 10 s", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "harvester-svc-" });
+  const svc = await startService({ name: "start", toml: toml(dir) });
+  try {
+    const sensors = await waitFor("BME680, DHT22 and system readings", async () => {
+      const body = await (await fetch(`${svc.url}/api/readings`)).json();
+      const ids = body.readings.map((r: { id: string }) => r.id);
+      return ["svc:bme680", "svc:dht22", "svc:system"].every((id) => ids.includes(id)) ? body.readings : null;
+    }, 10_000);
+    const bme = sensors.find((r: { id: string }) => r.id === "svc:bme680");
+    assert.ok(
+      bme.values.temperature > 15 && bme.values.temperature < 30,
+      `room temperature ${bme.values.temperature}`,
+    );
+    assert.ok(bme.values.pressure > 950 && bme.values.pressure < 1080, `pressure ${bme.values.pressure}`);
+    const health = await (await fetch(`${svc.url}/health`)).json();
+    assert.equal(health.ok, true);
+    // The dashboard answers on the same port.
+    const page = await fetch(`${svc.url}/`);
+    assert.equal(page.status, 200);
+    assert.match(await page.text(), /harvester-token/);
+    // A command goes hub → broker → buzzer and comes back as an event.
+    const beep = await fetch(`${svc.url}/api/buzzer`, {
+      method: "POST",
+      headers: { authorization: "Bearer svc-token", "content-type": "application/json" },
+      body: JSON.stringify({ pattern: "single" }),
+    });
+    assert.equal(beep.status, 200, await beep.clone().text());
+    await waitFor("buzzer event", async () => {
+      const { events } = await (await fetch(`${svc.url}/api/events?type=buzzer&limit=5`)).json();
+      return events.length > 0;
+    }, 5000);
+  } finally {
+    await svc.stop();
+    await Deno.remove(dir, { recursive: true }).catch(() => {});
+  }
+});
+
+Deno.test("main.ts stops gracefully on SIGTERM: plugin state persisted, LEDs off in the last snapshot", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "harvester-svc-" });
+  const svc = await startService({ name: "stop", toml: toml(dir) });
+  try {
+    await waitFor("a reading", async () => {
+      const body = await (await fetch(`${svc.url}/api/readings`)).json();
+      return body.readings.length > 0;
+    }, 10_000);
+  } finally {
+    await svc.stop();
+  }
+  try {
+    const snap = JSON.parse(await Deno.readTextFile(`${dir}/shm/svc.json`));
+    assert.ok(snap.leds.every((c: string) => c === "#000000"), `LEDs left on: ${snap.leds}`);
+    const files = [...Deno.readDirSync(`${dir}/plugins`)].map((e) => e.name);
+    assert.ok(files.some((f) => f.startsWith("anima")), `persisted plugin state: ${files}`);
+    assert.match(svc.output(), /stopping \(SIGTERM\)/);
+  } finally {
+    await Deno.remove(dir, { recursive: true }).catch(() => {});
+  }
+});
+
+Deno.test("a second broker on the same bus refuses to start and names the holder", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "harvester-svc-" });
+  const first = await startService({ name: "owner", mode: "broker", toml: toml(dir), waitHealth: false });
+  try {
+    await waitFor("the first broker's lock", () => {
+      try {
+        return [...Deno.readDirSync(`${dir}/locks`)].length > 0;
+      } catch {
+        return false;
+      }
+    }, 15_000);
+    await Deno.writeTextFile(`${dir}/second.toml`, toml(dir));
+    const second = await run(["broker", "--config", `${dir}/second.toml`]);
+    assert.equal(second.code, 3, second.out);
+    assert.match(second.out, /Cannot own sim-svc-i2c-1: held by broker pid \d+/);
+  } finally {
+    await first.stop();
+    await Deno.remove(dir, { recursive: true }).catch(() => {});
+  }
+});
+
+Deno.test("a bad config stops start-up with one line naming file, key and problem", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "harvester-svc-" });
+  try {
+    await Deno.writeTextFile(`${dir}/host.toml`, `[polling]\ninterval_seconds = "fast"\n`);
+    const r = await run(["start", "--config", `${dir}/host.toml`, "--port", String(freePort())]);
+    assert.equal(r.code, 2);
+    assert.equal(
+      r.out.trim(),
+      `${dir}/host.toml: polling.interval_seconds: must be a number ≥ 0.1, got "fast"`,
+    );
+    const mode = await run(["serve"]);
+    assert.equal(mode.code, 2);
+    assert.match(mode.out, /Cannot start: unknown mode "serve" \(use start, broker or hub\)/);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
