@@ -19,6 +19,7 @@ import { SimBme680 } from "../hal/sim/bme680.ts";
 import { SimSsd1306 } from "../hal/sim/ssd1306.ts";
 import { emptyGrant, PluginHost } from "../services/plugin_host/mod.ts";
 import type { PluginGrant, PluginSettings } from "../services/plugin_host/mod.ts";
+import { grantFor, loadPermissions } from "../config/permissions.ts";
 import { percentile, spread } from "./row.ts";
 import type { BenchRow } from "./row.ts";
 
@@ -27,14 +28,10 @@ const FIRST_PARTY = ["bme680", "dht22", "system-monitor", "oled", "anima"];
 const CALLS = 3000;
 const MB = 1024 * 1024;
 
-const GRANTS: Record<string, Partial<PluginGrant>> = {
-  bme680: { i2c: [0x77], leds: [2], buzzer: true, state: true },
-  dht22: { dht22: [4], leds: [1], buzzer: true },
-  "system-monitor": { systemInfo: true, leds: [0], buzzer: true },
-  oled: { i2c: [0x3c] },
-  anima: { state: true },
-  bench_reader: { i2c: [0x77] },
-};
+/** First-party grants come from config/permissions.toml, as in main.ts. */
+const PERMS = await loadPermissions(join(ROOT, "config/permissions.toml"));
+const grantOf = (id: string): PluginGrant =>
+  id === "bench_reader" ? { ...emptyGrant(), i2c: [0x77] } : grantFor(PERMS, id);
 
 function simHal(kind: "register" | "board"): Hal {
   const environment = new SimEnvironment({ seed: 7 });
@@ -65,7 +62,7 @@ async function host(
     pluginsDir,
     sdkDir: join(ROOT, "plugins/sdk"),
     node: "bench",
-    grants: (id) => ({ ...emptyGrant(), ...GRANTS[id] }),
+    grants: grantOf,
     settings,
     services: {
       hal,
