@@ -135,6 +135,7 @@ async function refresh() {
   ]);
   const serverTs = Date.parse(r.timestamp);
   if (Number.isFinite(serverTs)) clockOffset = serverTs - Date.now();
+  board.retain((n.nodes ?? []).map((node) => node.id));
   for (const node of n.nodes ?? []) board.upsertNode(node);
   for (const rec of r.readings ?? []) board.applyReading(rec, { stale: !!rec.stale });
   board.applyStale(r.readings ?? []);

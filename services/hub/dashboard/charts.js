@@ -124,13 +124,21 @@ export function drawIaqGauge(el, value, status) {
   needle.setAttribute("x2", x.toFixed(2));
   needle.setAttribute("y2", y.toFixed(2));
   needle.setAttribute("stroke", band.color);
-  el.querySelector(".gauge-value").textContent = Number.isFinite(value) ? String(Math.round(value)) : "—";
+  // BSEC-style IAQ is meaningless until the gas baseline settles: say so instead of "0, excellent".
+  const calibrating = typeof status === "string" && /calibrat|burn/i.test(status);
+  el.classList.toggle("is-calibrating", calibrating);
+  el.querySelector(".gauge-value").textContent = calibrating
+    ? "…"
+    : Number.isFinite(value)
+    ? String(Math.round(value))
+    : "—";
   const lbl = el.querySelector(".gauge-label");
   lbl.textContent = (typeof status === "string" && status ? status : band.name).toLowerCase();
-  lbl.setAttribute("fill", band.color);
+  if (calibrating) lbl.removeAttribute("fill");
+  else lbl.setAttribute("fill", band.color);
   el.dataset.band = band.name;
   el.dataset.value = String(value);
-  el.setAttribute("aria-label", `IAQ ${Math.round(value)}: ${band.name}`);
+  el.setAttribute("aria-label", calibrating ? "IAQ: calibrating" : `IAQ ${Math.round(value)}: ${band.name}`);
 }
 
 /**

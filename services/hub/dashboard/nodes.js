@@ -6,7 +6,11 @@ import { formatAge, formatValue, h, label, setText } from "./ui.js";
 const LED_COUNT = 11;
 const HISTORY_POINTS = 90;
 /** Keys folded into another row or shown elsewhere (gauge, card title). */
-const FOLDED = new Set(["iaq", "iaq_status", "memory_total_mb", "name"]);
+const FOLDED = new Set(["iaq", "iaq_status", "memory_total_mb", "name", "creature_id"]);
+/** Counters and clocks: a sparkline of them says nothing. */
+const NO_SPARK = new Set(["uptime_seconds", "awakenings"]);
+/** The creature's four dimensions, each 0–1: drawn as meters. */
+const METERS = new Set(["warmth", "clarity", "stability", "presence"]);
 /** Environment first, then the board, then the creature; other sensors by name after them. */
 const SENSOR_RANK = { bme680: 0, dht22: 1, system: 2, anima: 3 };
 const sortKey = (sensor) => `${SENSOR_RANK[sensor] ?? 9}|${sensor}`;
@@ -269,16 +273,20 @@ export class NodeBoard {
       let { text, unit } = formatValue(key, value, r.units?.[key]);
       if (key === "memory_used_mb" && typeof r.values.memory_total_mb === "number") {
         text = `${Math.round(value)} / ${Math.round(r.values.memory_total_mb)}`;
-        unit = "MB";
+        unit = r.units?.memory_used_mb ?? "MB";
         row.meter ??= this.addMeter(row);
         row.meter.style.width = `${Math.min(100, (100 * value) / r.values.memory_total_mb).toFixed(1)}%`;
-      } else if (r.sensor === "anima" && typeof value === "number" && value >= 0 && value <= 1) {
+      } else if (METERS.has(key) && typeof value === "number" && value >= 0 && value <= 1) {
         row.meter ??= this.addMeter(row);
         row.meter.style.width = `${(value * 100).toFixed(1)}%`;
       }
       setText(row.value, text);
+      row.value.title = typeof value === "string" ? value : "";
       setText(row.unit, unit);
-      row.el.classList.toggle("alarm", key === "alarm" && value === true);
+      row.el.classList.toggle(
+        "alarm",
+        key === "alarm" && value !== false && value !== "none" && value !== null,
+      );
       if (row.spark) drawSparkline(row.spark, this.history.get(`${r.id}|${key}`) ?? []);
     }
     this.paintCardStatus(card);
@@ -288,7 +296,7 @@ export class NodeBoard {
   createRow(card, key, prefix, numeric) {
     const value = h("b", { class: "metric-value", testid: `value-${prefix}-${key}` });
     const unit = h("small", { class: "metric-unit" });
-    const spark = numeric && key !== "uptime_seconds" ? createSparkline(`spark-${prefix}-${key}`) : null;
+    const spark = numeric && !NO_SPARK.has(key) ? createSparkline(`spark-${prefix}-${key}`) : null;
     const el = h(
       "li",
       { class: "metric", "data-key": key },
@@ -315,6 +323,22 @@ export class NodeBoard {
       : "online";
     card.el.dataset.status = status;
     card.el.querySelector(".stamp").textContent = status === "online" ? "" : status;
+  }
+
+  /** Forgets nodes the hub no longer knows (e.g. after a hub restart). */
+  retain(ids) {
+    const keep = new Set(ids);
+    for (const [id, node] of this.nodes) {
+      if (keep.has(id)) continue;
+      node.el.remove();
+      this.nodes.delete(id);
+      for (const [rid, card] of this.cards) {
+        if (card.record.node === id) this.cards.delete(rid);
+      }
+      for (const key of this.history.keys()) {
+        if (key.startsWith(`${id}:`)) this.history.delete(key);
+      }
+    }
   }
 
   /** Marks readings stale/fresh from a `/api/readings` answer. */
