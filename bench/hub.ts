@@ -1,0 +1,280 @@
+/**
+ * Hub: `/api/readings` throughput and p99 under 50 connections (autocannon) against a bare
+ * `Deno.serve` returning the same bytes; live-feed delivery latency (p50/p99) to 100 and 500
+ * socket.io clients at 100 events/s, with the hub's peak RSS (kernel `VmHWM`). The hub and the
+ * peer each run in their own process; load and clients run here.
+ *
+ * `deno run -A bench/hub.ts`
+ *
+ * @module
+ */
+import autocannon from "autocannon";
+import { io, type Socket } from "socket.io-client";
+import { makeSnapshot } from "../services/hub/_test_fakes.ts";
+import { freePort } from "../tests/_redis.ts";
+import { type BenchRow, percentile } from "./row.ts";
+
+const HUB_SCRIPT = new URL("../services/hub/_serve_for_test.ts", import.meta.url).pathname;
+const SPOKES = ["pi4", "pizero", "pi5"];
+
+interface Child {
+  proc: Deno.ChildProcess;
+  port: number;
+  stop(): Promise<void>;
+}
+
+async function spawnReady(args: string[], port: number): Promise<Child> {
+  const proc = new Deno.Command(Deno.execPath(), { args, stdout: "piped", stderr: "inherit" }).spawn();
+  const reader = proc.stdout.pipeThrough(new TextDecoderStream()).getReader();
+  let out = "";
+  while (!out.includes("ready")) {
+    const { value, done } = await reader.read();
+    if (done) throw new Error(`Cannot start bench server: it exited before listening (${out})`);
+    out += value;
+  }
+  reader.releaseLock();
+  proc.stdout.pipeTo(new WritableStream()).catch(() => {});
+  return {
+    proc,
+    port,
+    async stop() {
+      try {
+        proc.kill("SIGTERM");
+      } catch { /* exited */ }
+      await proc.status;
+    },
+  };
+}
+
+function startHub(extra: string[] = []): Promise<Child> {
+  const port = freePort();
+  const spokeArgs = SPOKES.flatMap((s) => ["--spoke", `${s}=${s}-token`]);
+  return spawnReady([
+    "run",
+    "--allow-all",
+    HUB_SCRIPT,
+    "--port",
+    String(port),
+    "--interval",
+    "60",
+    ...spokeArgs,
+    ...extra,
+  ], port);
+}
+
+/** A bare Deno.serve answering every request with `body` as JSON. */
+async function startPeer(body: string): Promise<Child> {
+  const port = freePort();
+  const dir = await Deno.makeTempDir();
+  await Deno.writeTextFile(`${dir}/body.json`, body);
+  const code = `const b = new TextEncoder().encode(Deno.readTextFileSync(${
+    JSON.stringify(`${dir}/body.json`)
+  }));
+Deno.serve({ port: ${port}, hostname: "127.0.0.1", onListen() { console.log("ready"); } },
+  () => new Response(b, { headers: { "content-type": "application/json" } }));`;
+  const child = await spawnReady(["eval", code], port);
+  return { ...child, stop: async () => (await child.stop(), await Deno.remove(dir, { recursive: true })) };
+}
+
+/** CPU seconds (user + system) a process has used. */
+async function cpuSeconds(pid: number): Promise<number> {
+  const stat = await Deno.readTextFile(`/proc/${pid}/stat`);
+  const f = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+  return (Number(f[11]) + Number(f[12])) / 100;
+}
+
+/** Peak resident set size of a process (kernel high-water mark), in MB. */
+async function peakRssMb(pid: number): Promise<number> {
+  const status = await Deno.readTextFile(`/proc/${pid}/status`);
+  const kb = Number(status.match(/^VmHWM:\s+(\d+) kB/m)?.[1] ?? NaN);
+  return kb / 1024;
+}
+
+async function load(url: string): Promise<{ rps: number; p99: number; errors: number }> {
+  const r = await autocannon({ url, connections: 50, duration: 8 });
+  return { rps: r.requests.average, p99: r.latency.p99, errors: r.errors + r.non2xx };
+}
+
+async function readingsThroughput(): Promise<BenchRow[]> {
+  const hub = await startHub();
+  let peer: Child | null = null;
+  try {
+    const base = `http://127.0.0.1:${hub.port}`;
+    // Three spokes with five sensors each, plus the hub's own node.
+    for (const node of SPOKES) {
+      const snap = makeSnapshot(node);
+      for (let i = 0; i < 4; i++) {
+        snap.readings[`${node}:sensor${i}`] = {
+          ...snap.readings[`${node}:bme680`],
+          id: `${node}:sensor${i}`,
+          sensor: `sensor${i}`,
+        };
+      }
+      const res = await fetch(`${base}/push`, {
+        method: "POST",
+        headers: { authorization: `Bearer ${node}-token`, "content-type": "application/json" },
+        body: JSON.stringify({ node, snapshots: [snap] }),
+      });
+      if (!res.ok) throw new Error(`Cannot seed hub: /push answered ${res.status} ${await res.text()}`);
+    }
+    const body = await (await fetch(`${base}/api/readings`)).text();
+    peer = await startPeer(body);
+    const h = await load(`${base}/api/readings`);
+    const p = await load(`http://127.0.0.1:${peer.port}/`);
+    const note = `${
+      JSON.parse(body).readings.length
+    } readings, ${body.length} B; errors ${h.errors}/${p.errors}`;
+    return [
+      {
+        name: "/api/readings req/s (50 conns)",
+        value: h.rps,
+        unit: "req/s",
+        peer: "bare Deno.serve, same bytes",
+        peerValue: p.rps,
+        ratio: h.rps / p.rps,
+        spread: note,
+      },
+      {
+        name: "/api/readings p99 (50 conns)",
+        value: h.p99,
+        unit: "ms",
+        peer: "bare Deno.serve, same bytes",
+        peerValue: p.p99,
+        ratio: p.p99 > 0 ? h.p99 / p.p99 : undefined,
+      },
+    ];
+  } finally {
+    await peer?.stop();
+    await hub.stop();
+  }
+}
+
+const WORKER_NAME = "hub-feed-clients";
+const CLIENT_WORKERS = 4;
+
+/** Worker side: hold `clients` socket.io clients, record tick latencies, hand them back. */
+function clientWorker(): void {
+  const scope = globalThis as unknown as {
+    onmessage: ((e: MessageEvent) => void) | null;
+    postMessage(m: unknown, transfer?: Transferable[]): void;
+  };
+  const sockets: Socket[] = [];
+  const lat: number[] = [];
+  let lagging = 0;
+  scope.onmessage = async (msg: MessageEvent) => {
+    const m = msg.data as { op: "connect"; base: string; clients: number } | {
+      op: "collect";
+      expected: number;
+      waitMs: number;
+    };
+    if (m.op === "connect") {
+      await Promise.all(Array.from({ length: m.clients }, () =>
+        new Promise<void>((resolve, reject) => {
+          const s = io(m.base, {
+            transports: ["websocket"],
+            auth: { token: "bench" },
+            reconnection: false,
+            forceNew: true,
+          });
+          sockets.push(s);
+          s.on("event", (e: { type: string; data: { sent: number } }) => {
+            if (e.type === "bench.tick") lat.push(performance.timeOrigin + performance.now() - e.data.sent);
+          });
+          s.on("lagging", () => lagging++);
+          s.once("connect", () => resolve());
+          s.once("connect_error", reject);
+        })));
+      scope.postMessage({ op: "ready" });
+    } else {
+      const end = Date.now() + m.waitMs;
+      while (lat.length < m.expected && Date.now() < end) await new Promise((r) => setTimeout(r, 50));
+      for (const s of sockets) s.close();
+      const out = Float64Array.from(lat);
+      scope.postMessage({ op: "done", lat: out, lagging }, [out.buffer]);
+    }
+  };
+}
+
+function ask<T>(w: Worker, msg: unknown): Promise<T> {
+  return new Promise((resolve, reject) => {
+    w.onmessage = (e) => resolve(e.data as T);
+    w.onerror = (e) => reject(new Error(`Cannot run feed client worker: ${e.message}`));
+    w.postMessage(msg);
+  });
+}
+
+/**
+ * Live-feed latency to `clients` socket.io clients (spread over worker threads so the clients'
+ * own parsing is not the bottleneck) while the hub emits `rate` events/s for `seconds`.
+ */
+async function feedLatency(clients: number, rate = 100, seconds = 5): Promise<BenchRow[]> {
+  const hub = await startHub(["--bench", "--page-token", "bench", "--max-pending", "5000"]);
+  const workers = Array.from(
+    { length: CLIENT_WORKERS },
+    () => new Worker(import.meta.url, { type: "module", name: WORKER_NAME }),
+  );
+  try {
+    const base = `http://127.0.0.1:${hub.port}`;
+    const share = (i: number) =>
+      Math.floor(clients / CLIENT_WORKERS) + (i < clients % CLIENT_WORKERS ? 1 : 0);
+    await Promise.all(workers.map((w, i) => ask(w, { op: "connect", base, clients: share(i) })));
+    const baseRss = await peakRssMb(hub.proc.pid);
+    const cpu0 = await cpuSeconds(hub.proc.pid);
+    const t0 = performance.now();
+    const res = await fetch(`${base}/_bench/ticks`, {
+      method: "POST",
+      body: JSON.stringify({ rate, seconds }),
+    });
+    const { total } = await res.json();
+    const parts = await Promise.all(
+      workers.map((w, i) =>
+        ask<{ lat: Float64Array; lagging: number }>(w, {
+          op: "collect",
+          expected: total * share(i),
+          waitMs: seconds * 1000 + 20_000,
+        })
+      ),
+    );
+    const cpu = ((await cpuSeconds(hub.proc.pid)) - cpu0) / ((performance.now() - t0) / 1000);
+    const peak = await peakRssMb(hub.proc.pid);
+    const lat = parts.flatMap((p) => [...p.lat]);
+    const lagging = parts.reduce((n, p) => n + p.lagging, 0);
+    const expected = total * clients;
+    const delivered = `${
+      ((lat.length / expected) * 100).toFixed(1)
+    }% delivered, ${lagging} lagging, hub CPU ${(cpu * 100).toFixed(0)}%`;
+    return [
+      {
+        name: `live feed p50, ${clients} clients @ ${rate} ev/s`,
+        value: percentile(lat, 50),
+        unit: "ms",
+        spread: delivered,
+      },
+      { name: `live feed p99, ${clients} clients @ ${rate} ev/s`, value: percentile(lat, 99), unit: "ms" },
+      {
+        name: `hub peak RSS, ${clients} clients`,
+        value: peak,
+        unit: "MB",
+        spread: `after connect ${baseRss.toFixed(0)} MB`,
+      },
+    ];
+  } finally {
+    for (const w of workers) w.terminate();
+    await hub.stop();
+  }
+}
+
+/** All hub rows. */
+export async function benchHub(): Promise<BenchRow[]> {
+  const rows = [...await readingsThroughput()];
+  for (const n of [100, 500]) rows.push(...await feedLatency(n));
+  return rows;
+}
+
+if ((globalThis as { name?: string }).name === WORKER_NAME) {
+  clientWorker();
+} else if (import.meta.main && Deno.args[0] === "feed") {
+  for (const r of await feedLatency(Number(Deno.args[1] ?? 500))) console.log(JSON.stringify(r));
+} else if (import.meta.main) {
+  for (const r of await benchHub()) console.log(JSON.stringify(r));
+}
