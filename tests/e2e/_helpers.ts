@@ -91,7 +91,14 @@ export interface Service {
  * and waits until `GET /health` answers (hub modes) or the process has been up `readyMs`.
  */
 export async function startService(
-  opts: { mode?: string; toml: string; port?: number; name: string; waitHealth?: boolean },
+  opts: {
+    mode?: string;
+    toml: string;
+    port?: number;
+    name: string;
+    waitHealth?: boolean;
+    env?: Record<string, string>;
+  },
 ): Promise<Service> {
   const port = opts.port ?? freePort();
   const dir = await Deno.makeTempDir({ prefix: `harvester-${opts.name}-` });
@@ -103,7 +110,7 @@ export async function startService(
     stdin: "null",
     stdout: "piped",
     stderr: "piped",
-    env: { NO_COLOR: "1" },
+    env: { NO_COLOR: "1", ...opts.env },
   }).spawn();
   let out = "";
   const decoder = new TextDecoder();

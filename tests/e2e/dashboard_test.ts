@@ -205,6 +205,15 @@ Deno.test({
 
       await t.step("the event type filter filters, and pause holds the list", async () => {
         const list = `${byId("event-list")} ${byId("event")}`;
+        // By default the per-cycle ticks are hidden (they would drown everything else).
+        assert.equal(await page.inputValue(byId("event-filter")), "-cycle.");
+        await page.waitForSelector(`${byId("event-filter")} option[value="cycle.start"]`, {
+          state: "attached",
+        });
+        assert.ok(
+          (await eventTypes(page)).every((x) => !x.startsWith("cycle.")),
+          "no cycle.* events shown by default",
+        );
         await page.selectOption(byId("event-filter"), "buzzer");
         await waitFor("show only buzzer events", async () => {
           const types = await eventTypes(page);
@@ -306,6 +315,7 @@ Deno.test({
         );
         assert.equal(await page.textContent(byId(`node-status-${spoke}`)), "offline");
         assert.equal(await page.getAttribute(byId(`node-${hub}`), "data-status"), "online");
+        await page.evaluate("window.scrollTo(0, 0)");
         await page.screenshot({
           path: `${SCREENSHOT_DIR}dashboard-desktop-dark-spoke-offline.png`,
           fullPage: true,

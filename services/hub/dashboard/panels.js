@@ -115,9 +115,13 @@ export class PluginTable {
   }
 }
 
-/** Does event type `type` pass filter `filter` ("" = all; "plugin." = family; else exact)? */
+/**
+ * Does event type `type` pass filter `filter`? `""` = all, `"plugin."` = a family,
+ * `"-cycle."` = all but a family, else one exact type.
+ */
 export function matches(filter, type) {
   if (!filter) return true;
+  if (filter.startsWith("-")) return !type.startsWith(filter.slice(1));
   return filter.endsWith(".") ? type.startsWith(filter) : type === filter;
 }
 
@@ -132,7 +136,7 @@ export class EventStream {
     this.types = new Set();
     this.paused = false;
     this.pending = 0;
-    this.filter = "";
+    this.filter = select.value;
     this.renderTimer = null;
     select.addEventListener("change", () => {
       this.filter = select.value;
@@ -194,7 +198,7 @@ export class EventStream {
       if (!value || this.types.has(value)) continue;
       this.types.add(value);
       const opt = h("option", { value, text: value.endsWith(".") ? `${value}* (all)` : value });
-      const after = [...this.select.options].slice(1).find((o) => o.value > value);
+      const after = [...this.select.options].slice(2).find((o) => o.value > value);
       this.select.insertBefore(opt, after ?? null);
     }
   }
@@ -229,6 +233,10 @@ export class EventStream {
     if (this.paused) parts.push(`paused${this.pending ? ` · ${this.pending} new` : ""}`);
     setText(this.countEl, parts.join(" · "));
   }
+}
+
+function toggleExpanded(ev) {
+  ev.currentTarget.classList.toggle("is-expanded");
 }
 
 /** Log viewer: one tab per node, polling the selected node's log while it is shown. */
@@ -295,7 +303,12 @@ export class LogViewer {
       ...lines.map((l) =>
         h(
           "li",
-          { class: `log-line lvl-${l.level}`, testid: "log-line" },
+          {
+            class: `log-line lvl-${l.level}`,
+            testid: "log-line",
+            title: "click to expand",
+            onclick: toggleExpanded,
+          },
           h("time", { text: l.ts ? formatClock(l.ts) : "" }),
           h("span", { class: "lvl", text: l.level }),
           h("span", { class: "src", text: l.source }),
