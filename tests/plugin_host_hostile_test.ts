@@ -6,7 +6,7 @@
  * ends quarantined (after restarts with backoff where it got as far as running).
  */
 import assert from "node:assert/strict";
-import { hostile } from "./fixtures/plugins/_harness.ts";
+import { hostile, makeHarness } from "./fixtures/plugins/_harness.ts";
 import type { Harness } from "./fixtures/plugins/_harness.ts";
 
 /** Messages of the plugin.error events of one plugin. */
@@ -134,4 +134,31 @@ Deno.test("hostile probe_globals: every global that reaches outside is gone befo
     for (const [name, type] of Object.entries(seen)) assert.equal(type, "undefined", `${name} is reachable`);
     assert.equal(Object.keys(seen).length, 17);
   });
+});
+
+Deno.test("hostile stdout_forge: console output cannot forge protocol messages for another plugin", async () => {
+  const h = await makeHarness({
+    plugins: ["hostile/stdout_forge", "plugins/counter"],
+    grants: { counter: { i2c: [0x77], state: true, leds: [0] } },
+    settings: {
+      stdout_forge: { enabled: true, isolation: "shared" },
+      counter: { enabled: true, isolation: "shared" },
+    },
+  });
+  try {
+    for (let i = 0; i < 3; i++) {
+      assert.equal((await h.host.poll("stdout_forge"))[0].values.sent, 3);
+      const [c] = await h.host.poll("counter");
+      assert.equal(c.sensor, "counter");
+      assert.equal(c.values.chip, 0x61, "no forged write reached the device");
+    }
+    assert.equal(h.leds.get(0)?.r, 0, "no forged LED write");
+    assert.ok(
+      h.logs.some((l) => l.startsWith("stdout_forge info {")),
+      "console output lands in the plugin's log",
+    );
+    assert.equal(h.host.status("counter").status, "running");
+  } finally {
+    await h.close();
+  }
 });

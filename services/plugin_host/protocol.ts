@@ -22,7 +22,7 @@ export interface WireError {
 
 /** What the broker sends a sandbox process. */
 export type ToSandbox =
-  | { t: "init"; bootstrap: string }
+  | { t: "init"; bootstrap: string; token: string }
   | {
     t: "load";
     plugin: string;
@@ -35,7 +35,12 @@ export type ToSandbox =
   | { t: "call"; id: number; plugin: string; fn: CallName; args: unknown[] }
   | { t: "reply"; plugin: string; id: number; ok: boolean; value?: unknown; error?: WireError };
 
-/** What a sandbox process sends the broker. `plugin` is set by the sandbox, never by plugin code. */
+/**
+ * What a sandbox process sends the broker. `plugin` is set by the sandbox, never by plugin code.
+ * Each line starts with the random token the broker sent in `init` and a space: plugin code
+ * (whose `console` also ends up on the process's stdout) never learns the token, so it cannot
+ * forge a message; the broker treats any other line as plain plugin output.
+ */
 export type FromSandbox =
   | { t: "ready" }
   | { t: "loaded"; plugin: string; ok: boolean; error?: WireError }

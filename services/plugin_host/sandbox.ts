@@ -31,7 +31,7 @@ export interface SandboxHandlers {
   crash(plugin: string, error: WireError): void;
   /** The process ended (killed, crashed, out of memory). */
   exit(info: SandboxExit): void;
-  /** A line the process wrote on stderr. */
+  /** A line the process wrote outside the protocol (stderr, or plugin console output on stdout). */
   stderr(line: string): void;
 }
 
@@ -95,6 +95,11 @@ export class SandboxProcess {
   #stderrTail = "";
   readonly #done: Promise<void>;
   readonly #encoder = new TextEncoder();
+  readonly #token = crypto.randomUUID();
+  /** Stray output lines per second are bounded; the rest are counted and reported once. */
+  #strayWindow = 0;
+  #strayCount = 0;
+  #strayDropped = 0;
 
   private constructor(options: SandboxOptions) {
     this.#handlers = options.handlers;
@@ -127,7 +132,7 @@ export class SandboxProcess {
       }, options.startTimeoutMs ?? 10_000);
       sb.#ready = { plugin: "(sandbox)", resolve, reject, timer };
     });
-    sb.#send({ t: "init", bootstrap: options.bootstrap });
+    sb.#send({ t: "init", bootstrap: options.bootstrap, token: sb.#token });
     await ready;
     return sb;
   }
@@ -268,7 +273,7 @@ export class SandboxProcess {
       for await (const chunk of this.#child.stderr) {
         for (const line of lines.push(chunk)) {
           this.#stderrTail = (this.#stderrTail + line + "\n").slice(-4096);
-          this.#handlers.stderr(line);
+          this.#stray(line);
         }
       }
     } catch {
@@ -276,9 +281,26 @@ export class SandboxProcess {
     }
   }
 
+  /** Pass on a line written outside the protocol, at most 100 a second. */
+  #stray(line: string): void {
+    const now = Date.now();
+    if (now - this.#strayWindow >= 1000) {
+      if (this.#strayDropped > 0) this.#handlers.stderr(`(${this.#strayDropped} more output lines dropped)`);
+      this.#strayWindow = now;
+      this.#strayCount = 0;
+      this.#strayDropped = 0;
+    }
+    if (this.#strayCount++ < 100) this.#handlers.stderr(line);
+    else this.#strayDropped++;
+  }
+
   #receive(line: string): void {
     if (line.trim() === "") return;
-    const msg = JSON.parse(line) as FromSandbox;
+    if (!line.startsWith(this.#token + " ")) {
+      this.#stray(line);
+      return;
+    }
+    const msg = JSON.parse(line.slice(this.#token.length + 1)) as FromSandbox;
     switch (msg.t) {
       case "ready":
         if (this.#ready) settle(this.#ready, true, undefined);

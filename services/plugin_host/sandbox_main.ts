@@ -13,10 +13,12 @@ import type { FromSandbox, ToSandbox } from "./protocol.ts";
 const encoder = new TextEncoder();
 const workers = new Map<string, Worker>();
 let bootstrapUrl = "";
+/** Prefix of every protocol line (from `init`); never shared with a worker. */
+let token = "";
 
 /** Write one message as one line; stdout needs no permission. */
 function send(msg: FromSandbox): void {
-  const data = encoder.encode(JSON.stringify(msg) + "\n");
+  const data = encoder.encode(`${token} ${JSON.stringify(msg)}\n`);
   let off = 0;
   while (off < data.length) off += Deno.stdout.writeSync(data.subarray(off));
 }
@@ -81,6 +83,7 @@ function handle(msg: ToSandbox): void {
   switch (msg.t) {
     case "init":
       bootstrapUrl = `data:text/javascript;base64,${toBase64(msg.bootstrap)}`;
+      token = msg.token;
       send({ t: "ready" });
       break;
     case "load":

@@ -57,15 +57,15 @@ let plugin: Plugin = {};
 let ctx: PluginContext | undefined;
 let pluginId = "";
 
-/** Remove a global from the scope and every prototype above it, then pin it to undefined. */
-function scrub(name: string): void {
+/** Remove a global from the scope and every prototype above it, then pin it to `value`. */
+function scrub(name: string, value: unknown = undefined): void {
   for (let o = scope; o && o !== Object.prototype; o = Object.getPrototypeOf(o)) {
     try {
       delete o[name];
     } catch { /* non-configurable: pinned below */ }
   }
   try {
-    Object.defineProperty(scope, name, { value: undefined, writable: false, configurable: false });
+    Object.defineProperty(scope, name, { value, writable: false, configurable: false });
   } catch { /* already gone for good */ }
 }
 
@@ -203,6 +203,44 @@ function buildContext(
   });
 }
 
+/** `console` for plugin code: every method goes to the plugin's log (never to stdout). */
+function pluginConsole(): Record<string, (...args: unknown[]) => void> {
+  const fmt = (args: unknown[]) =>
+    args.map((a) => {
+      if (typeof a === "string") return a;
+      try {
+        return stringify(a) ?? String(a);
+      } catch {
+        return String(a);
+      }
+    }).join(" ").slice(0, 2000);
+  const to = (level: string) => (...args: unknown[]) => tell("log", [level, fmt(args)]);
+  const quiet = () => {};
+  return {
+    log: to("info"),
+    info: to("info"),
+    debug: to("debug"),
+    trace: to("debug"),
+    warn: to("warn"),
+    error: to("error"),
+    assert: (cond?: unknown, ...args: unknown[]) => {
+      if (!cond) to("error")("Assertion failed", ...args);
+    },
+    dir: to("info"),
+    dirxml: to("info"),
+    table: to("info"),
+    count: quiet,
+    countReset: quiet,
+    group: quiet,
+    groupCollapsed: quiet,
+    groupEnd: quiet,
+    time: quiet,
+    timeEnd: quiet,
+    timeLog: quiet,
+    clear: quiet,
+  };
+}
+
 async function load(
   msg: {
     code: string;
@@ -215,6 +253,7 @@ async function load(
   pluginId = msg.plugin;
   ctx = buildContext(msg.grant, msg.settings, msg.ledCount);
   for (const name of SCRUBBED) scrub(name);
+  scrub("console", Object.freeze(pluginConsole()));
   // The bundle was resolved from the plugin's folder and the SDK only, and checked by the
   // broker: no import declarations, no dynamic import, no import.meta, no eval.
   const mod = await import(`data:text/javascript;base64,${toBase64(msg.code)}`);
