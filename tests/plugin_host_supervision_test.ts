@@ -128,3 +128,33 @@ Deno.test("hostile flood: calls over budget are refused with plugin.flood, the b
     assert.equal(h.host.status("flood").status, "running");
   });
 });
+
+Deno.test("hostile big_message: an oversized message ends that plugin's worker, not its shared neighbours", async () => {
+  const h = await makeHarness({
+    plugins: ["hostile/big_message", "plugins/counter"],
+    grants: { counter: { i2c: [0x77], state: true, leds: [0] } },
+    settings: {
+      big_message: { enabled: true, isolation: "shared" },
+      counter: { enabled: true, isolation: "shared" },
+    },
+  });
+  try {
+    await h.host.poll("counter");
+    await assert.rejects(h.host.poll("big_message"), /sent a message of \d+ bytes, over 1048576/);
+    // Keep polling it: each poll crashes its worker again until it is quarantined.
+    await until(
+      async () => {
+        await h.host.poll("big_message").catch(() => {});
+        return h.host.status("big_message").status === "quarantined";
+      },
+      10_000,
+      "quarantine",
+    );
+    const [c] = await h.host.poll("counter");
+    assert.equal(c.values.polls, 2, "the neighbour's worker was never restarted");
+    assert.equal(h.of("plugin.start", "counter").length, 1);
+    assert.equal((await h.host.sandboxes()).length, 1);
+  } finally {
+    await h.close();
+  }
+});

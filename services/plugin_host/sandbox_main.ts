@@ -7,7 +7,7 @@
  *
  * @module
  */
-import { LineDecoder, MAX_BROKER_LINE, toWireError } from "./protocol.ts";
+import { LineDecoder, MAX_BROKER_LINE, MAX_SANDBOX_LINE, toWireError } from "./protocol.ts";
 import type { FromSandbox, ToSandbox } from "./protocol.ts";
 
 const encoder = new TextEncoder();
@@ -19,6 +19,19 @@ let token = "";
 /** Write one message as one line; stdout needs no permission. */
 function send(msg: FromSandbox): void {
   const data = encoder.encode(`${token} ${JSON.stringify(msg)}\n`);
+  if (data.length > MAX_SANDBOX_LINE && msg.t !== "crash" && "plugin" in msg) {
+    // One plugin's oversized message must not end the process for its neighbours.
+    unload(msg.plugin);
+    send({
+      t: "crash",
+      plugin: msg.plugin,
+      error: {
+        name: "RangeError",
+        message: `sent a message of ${data.length} bytes, over ${MAX_SANDBOX_LINE}`,
+      },
+    });
+    return;
+  }
   let off = 0;
   while (off < data.length) off += Deno.stdout.writeSync(data.subarray(off));
 }
