@@ -62,16 +62,22 @@ function startHub(extra: string[] = []): Promise<Child> {
   ], port);
 }
 
-/** A bare Deno.serve answering every request with `body` as JSON. */
-async function startPeer(body: string): Promise<Child> {
+/** A bare server answering every request with `body` as JSON: `Deno.serve` or `node:http`. */
+async function startPeer(body: string, kind: "deno" | "node"): Promise<Child> {
   const port = freePort();
   const dir = await Deno.makeTempDir();
   await Deno.writeTextFile(`${dir}/body.json`, body);
-  const code = `const b = new TextEncoder().encode(Deno.readTextFileSync(${
+  const read = `const b = new TextEncoder().encode(Deno.readTextFileSync(${
     JSON.stringify(`${dir}/body.json`)
-  }));
+  }));`;
+  const code = kind === "deno"
+    ? `${read}
 Deno.serve({ port: ${port}, hostname: "127.0.0.1", onListen() { console.log("ready"); } },
-  () => new Response(b, { headers: { "content-type": "application/json" } }));`;
+  () => new Response(b, { headers: { "content-type": "application/json" } }));`
+    : `import { createServer } from "node:http";
+${read}
+createServer((_q, r) => { r.writeHead(200, { "content-type": "application/json" }); r.end(b); })
+  .listen(${port}, "127.0.0.1", () => console.log("ready"));`;
   const child = await spawnReady(["eval", code], port);
   return { ...child, stop: async () => (await child.stop(), await Deno.remove(dir, { recursive: true })) };
 }
@@ -91,13 +97,14 @@ async function peakRssMb(pid: number): Promise<number> {
 }
 
 async function load(url: string): Promise<{ rps: number; p99: number; errors: number }> {
-  const r = await autocannon({ url, connections: 50, duration: 8 });
+  const r = await autocannon({ url, connections: 50, duration: 6 });
   return { rps: r.requests.average, p99: r.latency.p99, errors: r.errors + r.non2xx };
 }
 
 async function readingsThroughput(): Promise<BenchRow[]> {
   const hub = await startHub();
   let peer: Child | null = null;
+  let nodePeer: Child | null = null;
   try {
     const base = `http://127.0.0.1:${hub.port}`;
     // Three spokes with five sensors each, plus the hub's own node.
@@ -118,9 +125,11 @@ async function readingsThroughput(): Promise<BenchRow[]> {
       if (!res.ok) throw new Error(`Cannot seed hub: /push answered ${res.status} ${await res.text()}`);
     }
     const body = await (await fetch(`${base}/api/readings`)).text();
-    peer = await startPeer(body);
+    peer = await startPeer(body, "deno");
+    nodePeer = await startPeer(body, "node");
     const h = await load(`${base}/api/readings`);
     const p = await load(`http://127.0.0.1:${peer.port}/`);
+    const n = await load(`http://127.0.0.1:${nodePeer.port}/`);
     const note = `${
       JSON.parse(body).readings.length
     } readings, ${body.length} B; errors ${h.errors}/${p.errors}`;
@@ -135,6 +144,14 @@ async function readingsThroughput(): Promise<BenchRow[]> {
         spread: note,
       },
       {
+        name: "/api/readings req/s vs node:http (50 conns)",
+        value: h.rps,
+        unit: "req/s",
+        peer: "bare node:http on Deno, same bytes",
+        peerValue: n.rps,
+        ratio: h.rps / n.rps,
+      },
+      {
         name: "/api/readings p99 (50 conns)",
         value: h.p99,
         unit: "ms",
@@ -145,6 +162,7 @@ async function readingsThroughput(): Promise<BenchRow[]> {
     ];
   } finally {
     await peer?.stop();
+    await nodePeer?.stop();
     await hub.stop();
   }
 }

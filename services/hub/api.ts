@@ -84,9 +84,9 @@ export function createApp(core: HubCore): Hono {
   );
   app.get("/api/readings", async (c) => {
     await core.refresh();
-    return c.json({
-      timestamp: new Date(core.clock.now()).toISOString(),
-      readings: core.registry.readings(),
+    const ts = new Date(core.clock.now()).toISOString();
+    return c.body(`{"timestamp":"${ts}","readings":${core.registry.readingsJson()}}`, 200, {
+      "content-type": "application/json",
     });
   });
   app.get("/api/nodes", async (c) => {

@@ -54,6 +54,8 @@ interface Entry {
  */
 export class NodeRegistry {
   #nodes = new Map<string, Entry>();
+  #version = 0;
+  #readingsCache: { key: string; json: string } | null = null;
   #opts: Required<Omit<NodeRegistryOptions, "clock">> & { clock: Clock };
 
   constructor(options: NodeRegistryOptions) {
@@ -87,6 +89,7 @@ export class NodeRegistry {
     e.pushes++;
     if (!e.snapshot || Date.parse(snapshot.timestamp) >= Date.parse(e.snapshot.timestamp)) {
       e.snapshot = snapshot;
+      this.#version++;
     }
     e.lastSeen = this.#opts.clock.now();
     this.#transition(e);
@@ -95,6 +98,7 @@ export class NodeRegistry {
   /** Record a snapshot read from shared state: seen when it was written. */
   observe(snapshot: Snapshot, role: NodeRole = "local"): void {
     const e = this.#entry(snapshot.node, role, "local");
+    if (e.snapshot?.timestamp !== snapshot.timestamp || e.snapshot?.cycle !== snapshot.cycle) this.#version++;
     e.snapshot = snapshot;
     const written = Date.parse(snapshot.timestamp);
     e.lastSeen = Number.isFinite(written) ? Math.max(written, e.lastSeen ?? 0) : this.#opts.clock.now();
@@ -189,6 +193,18 @@ export class NodeRegistry {
       for (const r of Object.values(e.snapshot?.readings ?? {})) out.push({ ...r, stale });
     }
     return out;
+  }
+
+  /**
+   * `readings()` as JSON, cached until a snapshot or a node status changes (the hot path of
+   * dashboards polling `/api/readings`).
+   */
+  readingsJson(): string {
+    const key = `${this.#version}|${this.ids().map((id) => this.#statusNow(this.#nodes.get(id)!)).join(",")}`;
+    if (this.#readingsCache?.key !== key) {
+      this.#readingsCache = { key, json: JSON.stringify(this.readings()) };
+    }
+    return this.#readingsCache.json;
   }
 
   /** Plugins of every node. */

@@ -19,6 +19,7 @@ Deno.test("NodeRegistry marks a spoke stale after 3 missed intervals and offline
   registry.ingest(makeSnapshot("pi4", clock.now));
   assert.equal(registry.status("pi4"), "online");
   assert.deepEqual(log.types(), ["node.online"]);
+  assert.equal(JSON.parse(registry.readingsJson())[0].stale, false);
   clock.tick(14_999);
   registry.check();
   assert.equal(registry.status("pi4"), "online");
@@ -26,6 +27,7 @@ Deno.test("NodeRegistry marks a spoke stale after 3 missed intervals and offline
   registry.check();
   assert.equal(registry.status("pi4"), "stale");
   assert.deepEqual(registry.readings().map((r) => r.stale), [true]);
+  assert.equal(JSON.parse(registry.readingsJson())[0].stale, true);
   clock.tick(15_000);
   registry.check();
   assert.equal(registry.status("pi4"), "offline");
@@ -41,6 +43,7 @@ Deno.test("NodeRegistry marks a spoke stale after 3 missed intervals and offline
   assert.equal(registry.status("pi4"), "online");
   assert.deepEqual(log.types().at(-1), "node.online");
   assert.equal(registry.list()[0].cycle, 2);
+  assert.equal(JSON.parse(registry.readingsJson())[0].stale, false);
 });
 
 Deno.test("NodeRegistry ages local nodes by their snapshot timestamp and keeps the newest push", () => {
