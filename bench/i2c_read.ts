@@ -47,16 +47,33 @@ async function timeLoopAsync(calls: number, fn: () => Promise<unknown>): Promise
   return ((performance.now() - t0) * 1e6) / calls;
 }
 
-/** Guest side: measure and print JSON lines. */
+/** Guest side: measure and print JSON lines (each variant warmed up, repeats interleaved). */
 async function guest(repeats = 5): Promise<void> {
   const out = (s: Sample) => console.log(JSON.stringify(s));
   const sync = LinuxI2cBus.open(0, { io: "sync" });
   const nb = LinuxI2cBus.open(0, { io: "nonblocking" });
   await sync.transfer(0x77, Uint8Array.of(0xd0, 0x61), 0);
+  // Raw ioctl: structs reused vs built per call (what LinuxI2cBus avoids).
+  const fd = openPath("/dev/i2c-0", O_RDWR);
+  libc().ioctlInt(fd, I2C_SLAVE, 0x77n);
+  const plan = planTransfer(0x0c7f0000, REG, 1, { bus: 0, addr: 0x77 }) as SmbusPlan;
+  const reused = new I2cStructs(64);
+  const variants: Record<string, () => void> = {
+    "deno-sync": () => sync.transferSync(0x77, REG, 1),
+    "deno-raw-reuse": () => {
+      reused.setSmbus(plan);
+      libc().ioctl(fd, I2C_SMBUS, reused.smbusPtr);
+    },
+    "deno-raw-alloc": () => {
+      const fresh = new I2cStructs(64);
+      fresh.setSmbus(plan);
+      libc().ioctl(fd, I2C_SMBUS, fresh.smbusPtr);
+    },
+  };
+  for (const fn of Object.values(variants)) timeLoop(3000, fn);
+  await timeLoopAsync(300, () => nb.transfer(0x77, REG, 1));
   for (let r = 0; r < repeats; r++) {
-    out({ peer: "deno-sync", nsPerCall: timeLoop(20000, () => sync.transferSync(0x77, REG, 1)) });
-  }
-  for (let r = 0; r < repeats; r++) {
+    for (const [peer, fn] of Object.entries(variants)) out({ peer, nsPerCall: timeLoop(20000, fn) });
     let last = performance.now(), gap = 0;
     const id = setInterval(() => {
       const now = performance.now();
@@ -68,32 +85,9 @@ async function guest(repeats = 5): Promise<void> {
     clearInterval(id);
     out({ peer: "deno-nonblocking", nsPerCall: ns, gapMs: Math.max(gap, performance.now() - last) });
   }
+  libc().close(fd);
   sync.close();
   nb.close();
-
-  // Raw ioctl: structs reused vs built per call (what LinuxI2cBus avoids).
-  const fd = openPath("/dev/i2c-0", O_RDWR);
-  libc().ioctlInt(fd, I2C_SLAVE, 0x77n);
-  const plan = planTransfer(0x0c7f0000, REG, 1, { bus: 0, addr: 0x77 }) as SmbusPlan;
-  const reused = new I2cStructs(64);
-  for (let r = 0; r < repeats; r++) {
-    out({
-      peer: "deno-raw-reuse",
-      nsPerCall: timeLoop(20000, () => {
-        reused.setSmbus(plan);
-        libc().ioctl(fd, I2C_SMBUS, reused.smbusPtr);
-      }),
-    });
-    out({
-      peer: "deno-raw-alloc",
-      nsPerCall: timeLoop(20000, () => {
-        const fresh = new I2cStructs(64);
-        fresh.setSmbus(plan);
-        libc().ioctl(fd, I2C_SMBUS, fresh.smbusPtr);
-      }),
-    });
-  }
-  libc().close(fd);
 }
 
 const median = (xs: number[]) => {
@@ -171,7 +165,46 @@ export async function benchI2c(): Promise<BenchRow[]> {
     throw new Error(`Cannot run the I2C bench in QEMU: run.sh exited ${code}\n${tail}`);
   }
   const samples = text.split("\n").filter((l) => l.startsWith('{"peer"')).map((l) => JSON.parse(l) as Sample);
-  return rowsFromSamples(samples);
+  return [...rowsFromSamples(samples), ...await hostDispatch(`${root}tests/out/kernel/i2c_read_c`)];
+}
+
+/**
+ * The same ioctl on the host without QEMU, against /dev/null (ENOTTY, no driver): the pure
+ * FFI dispatch cost, sync and nonblocking, vs C. TCG emulation inflates JIT-compiled code, so
+ * these rows show the Deno/C gap on real silicon.
+ */
+export async function hostDispatch(cPeer: string, repeats = 5): Promise<BenchRow[]> {
+  const fd = openPath("/dev/null", O_RDWR);
+  const s = new I2cStructs(64);
+  const sync: number[] = [], nb: number[] = [];
+  timeLoop(5000, () => libc().ioctl(fd, I2C_SMBUS, s.smbusPtr));
+  for (let r = 0; r < repeats; r++) {
+    sync.push(timeLoop(100000, () => libc().ioctl(fd, I2C_SMBUS, s.smbusPtr)));
+    nb.push(await timeLoopAsync(5000, () => libc().ioctlNb(fd, I2C_SMBUS, s.smbusPtr)));
+  }
+  libc().close(fd);
+  const { stdout } = await new Deno.Command(cPeer, {
+    args: ["null", "100000", String(repeats)],
+    stdout: "piped",
+  })
+    .output();
+  const c = new TextDecoder().decode(stdout).trim().split("\n").map((l) =>
+    (JSON.parse(l) as Sample).nsPerCall!
+  );
+  const cUs = median(c) / 1000;
+  const row = (name: string, xs: number[]): BenchRow => ({
+    name,
+    value: median(xs) / 1000,
+    unit: "µs/call",
+    peer: "C ioctl",
+    peerValue: cUs,
+    ratio: median(xs) / 1000 / cUs,
+    spread: spread(xs, 1000),
+  });
+  return [
+    row("ioctl dispatch on host (/dev/null): Deno FFI sync", sync),
+    row("ioctl dispatch on host (/dev/null): Deno FFI nonblocking", nb),
+  ];
 }
 
 if (import.meta.main) {

@@ -1,6 +1,8 @@
 /* C peer for bench/i2c_read.ts: the same SMBus "read byte data" ioctl (0x77, reg 0xD0) that
  * hal/linux issues, timed per call. Prints one JSON line per repeat: {"peer":"c","nsPerCall":N}.
- * Usage: i2c_read_c [bus] [calls] [repeats] */
+ * Usage: i2c_read_c [bus|null] [calls] [repeats]
+ * "null" times the same ioctl on /dev/null (fails with ENOTTY): the syscall round trip without a
+ * driver, for the host-side dispatch comparison. */
 #include <fcntl.h>
 #include <linux/i2c-dev.h>
 #include <linux/i2c.h>
@@ -17,13 +19,14 @@ static double now_ns(void) {
 }
 
 int main(int argc, char **argv) {
-  int bus = argc > 1 ? atoi(argv[1]) : 0;
+  int null_mode = argc > 1 && argv[1][0] == 'n';
+  int bus = argc > 1 && !null_mode ? atoi(argv[1]) : 0;
   int calls = argc > 2 ? atoi(argv[2]) : 20000;
   int repeats = argc > 3 ? atoi(argv[3]) : 5;
   char path[32];
-  snprintf(path, sizeof path, "/dev/i2c-%d", bus);
+  snprintf(path, sizeof path, null_mode ? "/dev/null" : "/dev/i2c-%d", bus);
   int fd = open(path, O_RDWR);
-  if (fd < 0 || ioctl(fd, I2C_SLAVE, 0x77) < 0) {
+  if (fd < 0 || (!null_mode && ioctl(fd, I2C_SLAVE, 0x77) < 0)) {
     perror(path);
     return 1;
   }
@@ -32,12 +35,13 @@ int main(int argc, char **argv) {
   for (int r = 0; r < repeats; r++) {
     double t0 = now_ns();
     for (int i = 0; i < calls; i++) {
-      if (ioctl(fd, I2C_SMBUS, &args) < 0) {
+      if (ioctl(fd, I2C_SMBUS, &args) < 0 && !null_mode) {
         perror("I2C_SMBUS");
         return 1;
       }
     }
-    printf("{\"peer\":\"c\",\"nsPerCall\":%.1f,\"value\":%d}\n", (now_ns() - t0) / calls, data.byte);
+    printf("{\"peer\":\"%s\",", null_mode ? "c-null" : "c");
+    printf("\"nsPerCall\":%.1f,\"value\":%d}\n", (now_ns() - t0) / calls, data.byte);
   }
   close(fd);
   return 0;

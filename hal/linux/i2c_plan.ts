@@ -131,64 +131,55 @@ export function planTransfer(
   );
 }
 
+const EMPTY: Uint8Array = new Uint8Array(0);
+/** `block[0]` = length for I2C block reads, preallocated so a read plans without allocating. */
+const BLOCK_LEN: readonly Uint8Array[] = Array.from(
+  { length: I2C_SMBUS_BLOCK_MAX + 1 },
+  (_, n) => Uint8Array.of(n),
+);
+
+function can(funcs: number, op: SmbusOp): boolean {
+  return (funcs & NEEDS[op]) === NEEDS[op];
+}
+
+function make(
+  op: SmbusOp,
+  readWrite: number,
+  command: number,
+  size: number,
+  data: Uint8Array,
+  readLen: number,
+): SmbusPlan {
+  return { kind: "smbus", op, readWrite, command, size, data, readLen };
+}
+
 function smbusPlan(funcs: number, write: Uint8Array, readLen: number): SmbusPlan | null {
   const R = I2C_SMBUS_READ, W = I2C_SMBUS_WRITE;
-  const none: Uint8Array = new Uint8Array(0);
-  const can = (op: SmbusOp) => (funcs & NEEDS[op]) === NEEDS[op];
-  const make = (op: SmbusOp, readWrite: number, command: number, size: number, data = none, n = 0) => ({
-    kind: "smbus" as const,
-    op,
-    readWrite,
-    command,
-    size,
-    data,
-    readLen: n,
-  });
   const w = write.length;
-  if (w === 0 && readLen === 0) return make("quick", W, 0, I2C_SMBUS_QUICK);
-  if (w === 0 && readLen === 1) return make("receive_byte", R, 0, I2C_SMBUS_BYTE, none, 1);
-  if (w === 1 && readLen === 0) return make("send_byte", W, write[0], I2C_SMBUS_BYTE);
+  if (w === 0 && readLen === 0) return make("quick", W, 0, I2C_SMBUS_QUICK, EMPTY, 0);
+  if (w === 0 && readLen === 1) return make("receive_byte", R, 0, I2C_SMBUS_BYTE, EMPTY, 1);
+  if (w === 1 && readLen === 0) return make("send_byte", W, write[0], I2C_SMBUS_BYTE, EMPTY, 0);
   if (w === 1 && readLen > 0 && readLen <= I2C_SMBUS_BLOCK_MAX) {
-    const block = make(
-      "read_i2c_block",
-      R,
-      write[0],
-      I2C_SMBUS_I2C_BLOCK_DATA,
-      Uint8Array.of(readLen),
-      readLen,
-    );
-    if (readLen === 1) {
-      return can("read_byte_data")
-        ? make("read_byte_data", R, write[0], I2C_SMBUS_BYTE_DATA, none, 1)
-        : block;
+    if (readLen === 1 && can(funcs, "read_byte_data")) {
+      return make("read_byte_data", R, write[0], I2C_SMBUS_BYTE_DATA, EMPTY, 1);
     }
-    if (readLen === 2) {
-      return can("read_word_data")
-        ? make("read_word_data", R, write[0], I2C_SMBUS_WORD_DATA, none, 2)
-        : block;
+    if (readLen === 2 && can(funcs, "read_word_data")) {
+      return make("read_word_data", R, write[0], I2C_SMBUS_WORD_DATA, EMPTY, 2);
     }
-    return block;
+    return make("read_i2c_block", R, write[0], I2C_SMBUS_I2C_BLOCK_DATA, BLOCK_LEN[readLen], readLen);
   }
   if (readLen === 0 && w >= 2 && w <= I2C_SMBUS_BLOCK_MAX + 1) {
     const payload = write.subarray(1);
-    const block = make(
-      "write_i2c_block",
-      W,
-      write[0],
-      I2C_SMBUS_I2C_BLOCK_DATA,
-      Uint8Array.of(w - 1, ...payload),
-    );
-    if (w === 2) {
-      return can("write_byte_data")
-        ? make("write_byte_data", W, write[0], I2C_SMBUS_BYTE_DATA, payload)
-        : block;
+    if (w === 2 && can(funcs, "write_byte_data")) {
+      return make("write_byte_data", W, write[0], I2C_SMBUS_BYTE_DATA, payload, 0);
     }
-    if (w === 3) {
-      return can("write_word_data")
-        ? make("write_word_data", W, write[0], I2C_SMBUS_WORD_DATA, payload)
-        : block;
+    if (w === 3 && can(funcs, "write_word_data")) {
+      return make("write_word_data", W, write[0], I2C_SMBUS_WORD_DATA, payload, 0);
     }
-    return block;
+    const block = new Uint8Array(w);
+    block[0] = w - 1;
+    block.set(payload, 1);
+    return make("write_i2c_block", W, write[0], I2C_SMBUS_I2C_BLOCK_DATA, block, 0);
   }
   return null;
 }

@@ -228,3 +228,27 @@ Deno.test("LinuxI2cBus nonblocking reads keep the event loop turning", async () 
     sync.close();
   }
 });
+
+Deno.test("LinuxI2cBus refuses an address a kernel driver claimed unless forced", async () => {
+  // Bind the at24 EEPROM driver to the stub chip at 0x51 (modules come from the host root).
+  const modprobe = await new Deno.Command("modprobe", { args: ["at24"], stderr: "piped" }).output();
+  assert.equal(modprobe.code, 0, new TextDecoder().decode(modprobe.stderr));
+  await Deno.writeTextFile("/sys/bus/i2c/devices/i2c-0/new_device", "24c02 0x51");
+  const plain = LinuxI2cBus.open(0);
+  const forced = LinuxI2cBus.open(0, { force: true });
+  try {
+    const err = await plain.transfer(0x51, bytes(0x00), 1).then(() => null, (e) => e);
+    assert.ok(err instanceof HalError, String(err));
+    assert.equal(err.code, "bus_busy");
+    assert.equal(
+      err.message,
+      "Cannot read I2C device 0x51 on bus 0: a kernel driver has claimed 0x51 (set i2cForce to override): bus busy (errno 16 EBUSY)",
+    );
+    await forced.transfer(0x51, bytes(0x07, 0xa5), 0);
+    assert.deepEqual(await forced.transfer(0x51, bytes(0x07), 1), bytes(0xa5));
+  } finally {
+    plain.close();
+    forced.close();
+    await Deno.writeTextFile("/sys/bus/i2c/devices/i2c-0/delete_device", "0x51");
+  }
+});

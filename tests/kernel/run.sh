@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Real-kernel suite: boots Debian's kernel under QEMU (TCG) with a tiny busybox initramfs that
-# loads i2c-dev + i2c-stub (chip_addr=0x77,0x3c), mounts the host root read-only over 9p,
+# loads i2c-dev + i2c-stub (chip_addr=0x77,0x3c,0x51), mounts the host root read-only over 9p,
 # chroots into it and runs the hal/linux kernel tests against the real /dev/i2c-0.
 #
 #   bash tests/kernel/run.sh          # deno test of tests/kernel/*_kernel.ts, Deno's summary printed
@@ -72,7 +72,7 @@ mount -t sysfs sys /sys
 mount -t devtmpfs dev /dev
 for m in \$(cat /lib/modules/order); do
   case \$m in
-    i2c-stub.ko) insmod /lib/modules/\$m chip_addr=0x77,0x3c ;;
+    i2c-stub.ko) insmod /lib/modules/\$m chip_addr=0x77,0x3c,0x51 ;;
     *) insmod /lib/modules/\$m ;;
   esac
 done
