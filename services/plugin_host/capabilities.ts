@@ -300,8 +300,13 @@ export class CapabilityBroker {
         if (key === "" || key.length > 200) {
           throw new TypeError(`Cannot call "${method}" from plugin "${t.id}": key must be 1..200 characters`);
         }
-        if (method === "state.get") return t.state!.get(key) ?? null;
-        t.state!.set(key, a[1] ?? undefined);
+        if (method === "state.get") {
+          // Wrapped: JSON has no undefined, and a missing key must not read back as null.
+          const value = t.state!.get(key);
+          return value === undefined ? {} : { value };
+        }
+        // `[key]` deletes (the plugin set undefined); `[key, null]` stores null.
+        t.state!.set(key, a.length < 2 ? undefined : a[1]);
         return null;
       }
       default:

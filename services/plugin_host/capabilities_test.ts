@@ -5,6 +5,7 @@ import type { Rgb } from "../../hal/mod.ts";
 import { CapabilityBroker } from "./capabilities.ts";
 import type { CapabilityTarget } from "./capabilities.ts";
 import { effectiveGrant, emptyGrant } from "./grant.ts";
+import { StateStore } from "./state_store.ts";
 
 function setup(now = () => 0) {
   const chip = new RegisterFileModel(0x77);
@@ -127,4 +128,31 @@ Deno.test("CapabilityBroker refuses a flood with one plugin.flood event per seco
     [0x61],
     "budget renewed",
   );
+});
+
+Deno.test("CapabilityBroker state.get tells a missing key from a stored null", async () => {
+  using s = setup();
+  const dir = await Deno.makeTempDir();
+  try {
+    const state = new StateStore(dir, "anima");
+    const t: CapabilityTarget = {
+      id: "anima",
+      grant: effectiveGrant(["state"], { ...emptyGrant(), state: true }),
+      settings: {},
+      state,
+    };
+    assert.deepEqual(await s.caps.handle(t, "state.get", ["name"]), {});
+    await s.caps.handle(t, "state.set", ["name", null]);
+    assert.deepEqual(await s.caps.handle(t, "state.get", ["name"]), { value: null });
+    await s.caps.handle(t, "state.set", ["name", { n: "Anima" }]);
+    assert.deepEqual(await s.caps.handle(t, "state.get", ["name"]), { value: { n: "Anima" } });
+    await assert.rejects(s.caps.handle(t, "state.get", [""]), /key must be 1\.\.200 characters/);
+    const noState = { ...t, grant: effectiveGrant(["state"], emptyGrant()) };
+    await assert.rejects(
+      s.caps.handle(noState, "state.get", ["name"]),
+      /Cannot grant "state" to plugin "anima": not allowed/,
+    );
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
 });

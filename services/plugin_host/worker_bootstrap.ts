@@ -196,8 +196,9 @@ function buildContext(
       : undefined,
     state: has("state")
       ? {
-        get: async <T>(key: string) => await cap("state.get", [key]) as T | undefined,
-        set: async (key: string, value: unknown) => void await cap("state.set", [key, value]),
+        get: async <T>(key: string) => ((await cap("state.get", [key])) as { value?: T }).value,
+        set: async (key: string, value: unknown) =>
+          void await cap("state.set", value === undefined ? [key] : [key, value]),
       }
       : undefined,
   });
