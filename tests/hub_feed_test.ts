@@ -2,18 +2,23 @@ import assert from "node:assert/strict";
 import { io, type Socket } from "socket.io-client";
 import { LocalCommandBus } from "../services/commands/mod.ts";
 import { createHub } from "../services/hub/mod.ts";
-import { makeSnapshot, TestEventLog, TestState } from "../services/hub/_test_fakes.ts";
+import { createEvents } from "../services/events/mod.ts";
+import { MemorySharedState } from "../services/shm/mod.ts";
+import { makeSnapshot } from "../services/hub/_test_fakes.ts";
 
 async function start(feedMaxPending?: number) {
-  const log = new TestEventLog("hub");
-  const state = new TestState();
+  const events = createEvents({ node: "hub" });
+  const log = events.emitter;
+  const state = new MemorySharedState({ node: "hub" });
   await state.write(makeSnapshot("hub"));
+  /** Wait until the store holds `n` events (the emitter writes in the background). */
+  const stored = (n: number) => until(async () => (await events.log.latest(n)).length >= n);
   const feedTokens = ["feed-token"];
   const hub = createHub({
     node: "hub",
     state,
-    events: log,
-    emit: log,
+    events: events.log,
+    emit: events.emitter,
     commands: new LocalCommandBus(),
     tokens: { write: "write-token", spokes: {}, feed: feedTokens },
     pageToken: "page-token",
@@ -35,8 +40,9 @@ async function start(feedMaxPending?: number) {
   const close = async () => {
     for (const c of clients) c.close();
     await hub.close();
+    await events.close();
   };
-  return { hub, server, log, url, connect, close, feedTokens };
+  return { hub, server, log, stored, url, connect, close, feedTokens };
 }
 
 function collect(s: Socket, name = "event"): Array<{ type: string; data: Record<string, unknown> }> {
@@ -49,9 +55,9 @@ function once<T = unknown>(s: Socket, name: string): Promise<T> {
   return new Promise((resolve) => s.once(name, resolve));
 }
 
-async function until(cond: () => boolean, ms = 3000): Promise<void> {
+async function until(cond: () => boolean | Promise<boolean>, ms = 5000): Promise<void> {
   const end = Date.now() + ms;
-  while (!cond()) {
+  while (!(await cond())) {
     if (Date.now() > end) throw new Error("Cannot wait for condition: timed out");
     await new Promise((r) => setTimeout(r, 5));
   }
@@ -61,6 +67,7 @@ Deno.test("live feed: catch-up of the last 50 events on connect, then live event
   const t = await start();
   try {
     for (let i = 0; i < 60; i++) t.log.emit("reading", { i });
+    await t.stored(60);
     const s = t.connect("page-token");
     const got = collect(s);
     await once(s, "connect");
@@ -78,6 +85,7 @@ Deno.test("live feed: replay up to 1000, more is refused naming the limit", asyn
   const t = await start();
   try {
     for (let i = 0; i < 1200; i++) t.log.emit("reading", { i });
+    await t.stored(1200);
     const s = t.connect("feed-token");
     const got = collect(s);
     await once(s, "connect");

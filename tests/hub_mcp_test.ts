@@ -3,11 +3,14 @@ import { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
 import { LocalCommandBus } from "../services/commands/mod.ts";
 import { createHub } from "../services/hub/mod.ts";
-import { makeSnapshot, TestEventLog, TestState } from "../services/hub/_test_fakes.ts";
+import { createEvents } from "../services/events/mod.ts";
+import { MemorySharedState } from "../services/shm/mod.ts";
+import { makeSnapshot } from "../services/hub/_test_fakes.ts";
 
 async function start() {
-  const log = new TestEventLog("hub");
-  const state = new TestState();
+  const events = createEvents({ node: "hub" });
+  const log = events.emitter;
+  const state = new MemorySharedState({ node: "hub" });
   await state.write(makeSnapshot("hub"));
   const bus = new LocalCommandBus();
   const ran: unknown[] = [];
@@ -18,8 +21,8 @@ async function start() {
   const hub = createHub({
     node: "hub",
     state,
-    events: log,
-    emit: log,
+    events: events.log,
+    emit: events.emitter,
     commands: bus,
     tokens: { write: "write-token", spokes: {} },
   });
@@ -38,12 +41,14 @@ async function start() {
   return {
     hub,
     log,
+    events,
     url,
     ran,
     connect,
     close: async () => {
       for (const c of clients) await c.close();
       await hub.close();
+      await events.close();
     },
   };
 }
@@ -78,6 +83,9 @@ Deno.test("MCP: the SDK client lists and calls the read tools and reads the snap
       t.log.emit("reading", { ...makeSnapshot("hub", Date.now(), 1, v).readings["hub:bme680"] });
     }
     t.log.emit("plugin.error", { plugin: "oled" });
+    for (let i = 0; i < 100 && (await t.events.log.latest(4)).length < 4; i++) {
+      await new Promise((r) => setTimeout(r, 10));
+    }
     const history = JSON.parse(
       text(await c.callTool({ name: "get_history", arguments: { sensor: "hub:bme680", limit: 2 } })),
     );
