@@ -96,7 +96,8 @@ function onEvent(e, { live = true } = {}) {
       board.applyReading(d, live ? { stale: false } : {});
       break;
     case "buzzer":
-      if (live) board.ring(d.node ?? e.node, d.pattern);
+      // only a buzzer that sounds now, not one from the catch-up after connecting
+      if (live && now() - Date.parse(e.ts) < 5000) board.ring(d.node ?? e.node, d.pattern);
       break;
     case "led.sync":
       if (Array.isArray(d.leds)) board.setLeds(d.node ?? e.node, d.leds);

@@ -272,8 +272,8 @@ export class NodeBoard {
       }
       let { text, unit } = formatValue(key, value, r.units?.[key]);
       if (key === "memory_used_mb" && typeof r.values.memory_total_mb === "number") {
-        text = `${Math.round(value)} / ${Math.round(r.values.memory_total_mb)}`;
-        unit = r.units?.memory_used_mb ?? "MB";
+        text = String(Math.round(value));
+        unit = `/ ${Math.round(r.values.memory_total_mb)} ${r.units?.memory_used_mb ?? "MB"}`;
         row.meter ??= this.addMeter(row);
         row.meter.style.width = `${Math.min(100, (100 * value) / r.values.memory_total_mb).toFixed(1)}%`;
       } else if (METERS.has(key) && typeof value === "number" && value >= 0 && value <= 1) {

@@ -93,6 +93,7 @@ export class PluginTable {
   paintRow(row, p, now) {
     const { parts, el } = row;
     el.dataset.status = p.status;
+    el.classList.toggle("has-error", !!p.lastError);
     setText(parts.version, p.version ? `v${p.version}` : "");
     setText(parts.status, p.status);
     parts.status.className = `badge badge-${p.status}`;
@@ -204,17 +205,14 @@ export class EventStream {
   }
 
   item(e) {
+    // The node an event is about: a spoke's reading is emitted by the hub but belongs to the spoke.
+    const node = typeof e.data?.node === "string" ? e.data.node : e.node ?? "";
     return h(
       "li",
-      {
-        class: `ev ev-${e.type.split(".")[0]}`,
-        testid: "event",
-        "data-type": e.type,
-        "data-node": e.node ?? "",
-      },
+      { class: `ev ev-${e.type.split(".")[0]}`, testid: "event", "data-type": e.type, "data-node": node },
       h("time", { datetime: e.ts, text: formatClock(e.ts) }),
       h("span", { class: "ev-type", text: e.type }),
-      h("span", { class: "ev-node", text: e.node ?? "" }),
+      h("span", { class: "ev-node", text: node, title: node === e.node ? "" : `via ${e.node}` }),
       h("span", { class: "ev-msg", text: summarize(e) }),
     );
   }
