@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import { makeHarness } from "./fixtures/plugins/_harness.ts";
+import { PluginHost } from "../services/plugin_host/mod.ts";
 
 Deno.test("PluginHost runs a granted plugin in a sandbox: readings, module state, i2c, led, command", async () => {
   const h = await makeHarness({
@@ -36,4 +37,27 @@ Deno.test("PluginHost runs a granted plugin in a sandbox: readings, module state
   } finally {
     await h.close();
   }
+});
+
+Deno.test("PluginHost.start() names a missing plugins folder", async () => {
+  const host = new PluginHost({
+    pluginsDir: "/nonexistent/plugins",
+    sdkDir: "/nonexistent/plugins/sdk",
+    node: "test",
+    grants: () => undefined,
+    settings: () => undefined,
+    services: {
+      hal: {} as never,
+      leds: { count: 0, set: () => {} },
+      buzzer: { play: () => Promise.resolve() },
+      log: () => {},
+    },
+    emit: { emit: () => {} },
+    stateDir: "/nonexistent/state",
+  });
+  await assert.rejects(host.start(), {
+    name: "PluginError",
+    message: /^Cannot start plugin host: plugins folder "\/nonexistent\/plugins" is missing \(/,
+  });
+  await host.stop();
 });

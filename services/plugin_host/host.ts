@@ -120,6 +120,8 @@ interface Entry {
   retry?: unknown;
   fingerprint: string;
   generation: number;
+  /** Checked bundle, reused by restarts (a reload makes a new entry). */
+  code?: string;
 }
 
 interface Group {
@@ -168,6 +170,7 @@ export class PluginHost {
   #watchLoop?: Promise<void>;
   #debounce?: ReturnType<typeof setTimeout>;
   #rescanning: Promise<void> = Promise.resolve();
+  #sdkFingerprint = "";
   readonly #starts = new Set<Promise<void>>();
 
   constructor(options: PluginHostOptions) {
@@ -187,8 +190,20 @@ export class PluginHost {
   async start(): Promise<void> {
     if (this.#running) throw new Error("Cannot start plugin host: already running");
     this.#running = true;
+    try {
+      if (!(await Deno.stat(this.#o.pluginsDir)).isDirectory) throw new Error("not a directory");
+    } catch (e) {
+      this.#running = false;
+      throw new PluginError(
+        "(host)",
+        `Cannot start plugin host: plugins folder "${this.#o.pluginsDir}" is missing (${
+          (e as Error).message
+        })`,
+      );
+    }
     await Deno.mkdir(this.#o.stateDir, { recursive: true });
     this.#bootstrap = await bootstrapBundle();
+    this.#sdkFingerprint = await fingerprint(this.#o.sdkDir);
     const found = await this.#scan();
     await Promise.all([...found].map(([id, fp]) => this.#add(id, fp)));
     this.#flushTimer = this.#timers.setInterval(
@@ -407,7 +422,7 @@ export class PluginHost {
     e.status = "starting";
     let code: string;
     try {
-      code = await bundlePlugin({
+      code = e.code ??= await bundlePlugin({
         id: e.id,
         dir: e.dir,
         main: e.manifest!.main ?? "mod.ts",
@@ -661,6 +676,12 @@ export class PluginHost {
   async #rescan(): Promise<void> {
     if (!this.#running) return;
     const found = await this.#scan();
+    const sdk = await fingerprint(this.#o.sdkDir);
+    if (sdk !== this.#sdkFingerprint) {
+      // Every bundle contains the SDK: a changed SDK reloads every plugin still present.
+      this.#sdkFingerprint = sdk;
+      for (const [id, e] of this.#entries) if (found.has(id)) e.fingerprint = "";
+    }
     for (const [id, e] of [...this.#entries]) {
       if (found.has(id)) continue;
       await this.#unloadEntry(e);
