@@ -47,7 +47,7 @@ const hub = createHub({
   metrics: () => ({ emitter: events.emitter.stats() }),
 });
 
-const timers = new Set<number>();
+const timers = new Set<ReturnType<typeof setInterval>>();
 if (args.includes("--bench")) {
   hub.app.post("/_bench/ticks", async (c) => {
     const { rate, seconds } = await c.req.json() as { rate: number; seconds: number };
