@@ -186,8 +186,9 @@ async function startBroker(
   logs.log("info", "broker", `permissions from ${permsPath ?? "nowhere: plugins get no hardware"}`);
   const configured = new Set(Object.keys(config.plugins));
   const plugins = new PluginHost({
-    pluginsDir: join(ROOT, "plugins"),
-    sdkDir: join(ROOT, "plugins", "sdk"),
+    // HARVESTER_PLUGINS_DIR points the broker at another plugin tree (tests, staging).
+    pluginsDir: Deno.env.get("HARVESTER_PLUGINS_DIR") ?? join(ROOT, "plugins"),
+    sdkDir: join(Deno.env.get("HARVESTER_PLUGINS_DIR") ?? join(ROOT, "plugins"), "sdk"),
     node,
     grants: (id) => grantFor(perms, id),
     settings: (id) => {
