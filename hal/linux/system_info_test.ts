@@ -34,3 +34,12 @@ Deno.test("LinuxSystemInfo names the missing file", async () => {
     return true;
   });
 });
+
+Deno.test("LinuxSystemInfo reads this machine's /proc", async () => {
+  const info = new LinuxSystemInfo();
+  const mem = await info.memory();
+  assert.ok(mem.totalMb > 0 && mem.availableMb > 0 && mem.usedMb >= 0, JSON.stringify(mem));
+  assert.ok((await info.uptimeSeconds()) > 0);
+  const usage = await info.cpuUsagePct();
+  assert.ok(usage >= 0 && usage <= 100, String(usage));
+});

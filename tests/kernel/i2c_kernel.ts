@@ -9,6 +9,9 @@ import { I2cDevice } from "../../hal/i2c.ts";
 import { LinuxI2cBus } from "../../hal/linux/i2c_bus.ts";
 import { I2C_FUNC } from "../../hal/linux/i2c_plan.ts";
 import { LinuxHal } from "../../hal/linux/mod.ts";
+import { closeFd, errno, libc, O_RDWR, openPath } from "../../hal/linux/_libc.ts";
+import { I2C_RDWR } from "../../hal/linux/ioctl.ts";
+import { I2cStructs } from "../../hal/linux/i2c_structs.ts";
 
 const bytes = (...b: number[]) => Uint8Array.from(b);
 
@@ -249,5 +252,26 @@ Deno.test("LinuxI2cBus refuses an address a kernel driver claimed unless forced"
     plain.close();
     forced.close();
     await Deno.writeTextFile("/sys/bus/i2c/devices/i2c-0/delete_device", "0x51");
+  }
+});
+
+Deno.test("I2C_RDWR structs are accepted by the kernel (EOPNOTSUPP on SMBus-only i2c-stub, not EFAULT)", () => {
+  // i2c-dev copies the i2c_msg array and every buffer from user space before it asks the
+  // adapter, so a layout mistake would surface as EFAULT/EINVAL; i2c-stub then refuses plain
+  // I2C with EOPNOTSUPP. The corrupted control proves the check can fail.
+  const fd = openPath("/dev/i2c-0", O_RDWR);
+  assert.ok(fd >= 0);
+  try {
+    const s = new I2cStructs(64);
+    const rdwr = () => libc().ioctl(fd, I2C_RDWR, s.rdwrPtr) < 0 ? errno() : 0;
+    assert.equal(s.setRdwr(0x77, bytes(0xd0), 2), 2);
+    assert.equal(rdwr(), 95); // EOPNOTSUPP
+    new DataView(s.msgs).setBigUint64(8, 0x10n, true); // msg 0 buf -> unmapped page
+    assert.equal(rdwr(), 14); // EFAULT
+    s.setRdwr(0x77, bytes(0xd0), 2);
+    new DataView(s.msgs).setUint16(20, 9000, true); // msg 1 len above 8192
+    assert.equal(rdwr(), 22); // EINVAL
+  } finally {
+    closeFd(fd);
   }
 });
