@@ -1,4 +1,5 @@
 import assert from "node:assert/strict";
+import FakeTimers from "@sinonjs/fake-timers";
 import { LocalCommandBus } from "../services/commands/mod.ts";
 import { createHub } from "../services/hub/mod.ts";
 import { makeSnapshot, TestEventLog, TestState } from "../services/hub/_test_fakes.ts";
@@ -364,5 +365,72 @@ Deno.test("GET /metrics renders Prometheus text", async () => {
       /^(# (HELP|TYPE) \w+ .+|\w+(\{[^}]*\})? -?[0-9.e+-]+|\w+(\{[^}]*\})? (NaN|\+Inf))$/,
       line,
     );
+  }
+});
+
+Deno.test("GET /api/nodes shows a silent spoke stale, then offline, on fake time; a push brings it back", async () => {
+  const clock = FakeTimers.createClock(Date.parse("2026-01-01T00:00:00Z"));
+  const log = new TestEventLog("hub", () => clock.now);
+  const hub = createHub({
+    node: "hub",
+    state: new TestState(),
+    events: log,
+    emit: log,
+    commands: new LocalCommandBus(),
+    tokens: { write: null, spokes: { pi4: SPOKE } },
+    pushIntervalSeconds: 5,
+    clock: { ...clock, now: () => clock.now } as never,
+  });
+  const push = () =>
+    hub.app.request("/push", {
+      method: "POST",
+      headers: auth(SPOKE),
+      body: JSON.stringify({ node: "pi4", snapshots: [makeSnapshot("pi4", clock.now)] }),
+    });
+  const status = async () => {
+    const nodes = (await (await hub.app.request("/api/nodes")).json()).nodes as Array<
+      { id: string; status: string }
+    >;
+    return nodes.find((n) => n.id === "pi4")?.status;
+  };
+  assert.equal((await push()).status, 200);
+  assert.equal(await status(), "online");
+  clock.tick(15_000);
+  assert.equal(await status(), "stale");
+  const readings = (await (await hub.app.request("/api/readings")).json()).readings;
+  assert.deepEqual(readings.map((r: { stale: boolean }) => r.stale), [true]);
+  clock.tick(15_000);
+  assert.equal(await status(), "offline");
+  assert.deepEqual(log.types().filter((t) => t.startsWith("node.")).slice(-3), [
+    "node.online",
+    "node.stale",
+    "node.offline",
+  ]);
+  await push();
+  assert.equal(await status(), "online");
+  assert.equal(log.types().filter((t) => t.startsWith("node.")).at(-1), "node.online");
+});
+
+Deno.test("over a real socket: chunked oversized body → 413, malformed JSON → 400", async () => {
+  const { hub } = await setup();
+  const server = await hub.listen(0);
+  try {
+    const url = `http://127.0.0.1:${server.port}/api/buzzer`;
+    let sent = 0;
+    const body = new ReadableStream<Uint8Array>({
+      pull(ctl) {
+        if (sent >= 10) return ctl.close();
+        sent++;
+        ctl.enqueue(new TextEncoder().encode("x".repeat(1000)));
+      },
+    });
+    const res = await fetch(url, { method: "POST", headers: auth(), body, duplex: "half" } as RequestInit);
+    assert.equal(res.status, 413);
+    assert.equal((await res.json()).error, "Cannot accept body: larger than 4096 bytes");
+    const bad = await fetch(url, { method: "POST", headers: auth(), body: "{nope" });
+    assert.equal(bad.status, 400);
+    assert.match((await bad.json()).error, /^Cannot accept body: malformed JSON/);
+  } finally {
+    await hub.close();
   }
 });
