@@ -23,6 +23,7 @@ const SYMBOLS = {
   writeNb: { name: "write", parameters: ["i32", "pointer", "usize"], result: "isize", nonblocking: true },
   poll: { parameters: ["pointer", "u64", "i32"], result: "i32" },
   pollNb: { name: "poll", parameters: ["pointer", "u64", "i32"], result: "i32", nonblocking: true },
+  flock: { parameters: ["i32", "i32"], result: "i32" },
   errnoLocation: { name: "__errno_location", parameters: [], result: "pointer" },
   posix_openpt: { parameters: ["i32"], result: "i32" },
   grantpt: { parameters: ["i32"], result: "i32" },
@@ -39,6 +40,10 @@ export const O_RDWR = 2;
 export const O_NOCTTY = 0o400;
 export const O_NONBLOCK = 0o4000;
 export const O_CLOEXEC = 0o2000000;
+
+/** flock(2) operations. */
+export const LOCK_EX = 2;
+export const LOCK_NB = 4;
 
 /** poll(2) event bits. */
 export const POLLIN = 0x1;

@@ -6,7 +6,7 @@
  */
 import { HalError, hex } from "../errors.ts";
 import type { I2cBus, I2cFunctionality } from "../i2c.ts";
-import { closeFd, errno, libc, O_RDWR, openPath } from "./_libc.ts";
+import { closeFd, errno, libc, LOCK_EX, LOCK_NB, O_RDWR, openPath } from "./_libc.ts";
 import { errnoError, errnoName } from "./errno.ts";
 import { I2C_FUNCS, I2C_RDWR, I2C_SLAVE, I2C_SLAVE_FORCE, I2C_SMBUS } from "./ioctl.ts";
 import { decodeFunctionality, type I2cPlan, planTransfer, smbusResult } from "./i2c_plan.ts";
@@ -28,6 +28,11 @@ export interface LinuxI2cOptions {
   path?: string;
   /** Largest plain-I2C message, default 8192 bytes. */
   maxMessage?: number;
+  /**
+   * Take an exclusive `flock` on the node so a second owner (another broker) fails at open
+   * with `bus_busy` instead of interleaving transfers. Default false. The lock goes with the fd.
+   */
+  exclusive?: boolean;
 }
 
 /**
@@ -78,6 +83,21 @@ export class LinuxI2cBus implements I2cBus {
     const path = options.path ?? `/dev/i2c-${bus}`;
     const fd = openPath(path, O_RDWR);
     if (fd < 0) throw errnoError(`Cannot open I2C bus ${bus} (${path})`, -fd, "open");
+    if (options.exclusive && libc().flock(fd, LOCK_EX | LOCK_NB) < 0) {
+      const e = errno();
+      closeFd(fd);
+      if (e === 11) { // EWOULDBLOCK
+        throw new HalError(
+          "bus_busy",
+          `Cannot open I2C bus ${bus} (${path}): another process holds it exclusively`,
+          {
+            errno: e,
+            errnoName: "EWOULDBLOCK",
+          },
+        );
+      }
+      throw errnoError(`Cannot lock I2C bus ${bus} (${path})`, e, "open");
+    }
     const funcs = new BigUint64Array(1);
     if (libc().ioctl(fd, I2C_FUNCS, Deno.UnsafePointer.of(funcs)) < 0) {
       const e = errno();

@@ -30,6 +30,8 @@ export { LinuxSystemInfo } from "./system_info.ts";
 export interface LinuxHalOptions extends HalOptions {
   /** Use `I2C_SLAVE_FORCE` (talk to addresses a kernel driver claimed). Default false. */
   i2cForce?: boolean;
+  /** Lock each I2C bus exclusively (`flock`), so a second broker fails to open it. Default false. */
+  i2cExclusive?: boolean;
   /** How I2C ioctls run: `"nonblocking"` (default, off the event loop) or `"sync"`. */
   i2cIo?: I2cIoMode;
   /** SPI bus of the WS2812B strip (MOSI), default 0, chip select 0. */
@@ -71,7 +73,11 @@ export class LinuxHal implements Hal {
   i2c(bus: number): LinuxI2cBus {
     let b = this.#i2c.get(bus);
     if (!b) {
-      b = LinuxI2cBus.open(bus, { force: this.options.i2cForce, io: this.options.i2cIo });
+      b = LinuxI2cBus.open(bus, {
+        force: this.options.i2cForce,
+        io: this.options.i2cIo,
+        exclusive: this.options.i2cExclusive,
+      });
       this.#i2c.set(bus, b);
     }
     return b;

@@ -275,3 +275,21 @@ Deno.test("I2C_RDWR structs are accepted by the kernel (EOPNOTSUPP on SMBus-only
     closeFd(fd);
   }
 });
+
+Deno.test("LinuxI2cBus.open({ exclusive }) refuses a second owner of the bus", () => {
+  const first = LinuxI2cBus.open(0, { exclusive: true });
+  try {
+    assert.throws(() => LinuxI2cBus.open(0, { exclusive: true }), (e: unknown) => {
+      assert.ok(e instanceof HalError);
+      assert.equal(e.code, "bus_busy");
+      assert.equal(
+        e.message,
+        "Cannot open I2C bus 0 (/dev/i2c-0): another process holds it exclusively: bus busy (errno 11 EWOULDBLOCK)",
+      );
+      return true;
+    });
+  } finally {
+    first.close();
+  }
+  LinuxI2cBus.open(0, { exclusive: true }).close(); // released with the fd
+});
