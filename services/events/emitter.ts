@@ -71,6 +71,9 @@ export class Emitter implements EventSink {
   #head = 0;
   #inflight = 0;
   #draining = false;
+  /** Consecutive failed round trips while the writer still claimed to be ready. */
+  #failures = 0;
+  #retry: ReturnType<typeof setTimeout> | null = null;
   #closed = false;
   #idle: (() => void)[] = [];
   #offReady: () => void;
@@ -87,7 +90,11 @@ export class Emitter implements EventSink {
     this.#bufferMax = positive("bufferMax", options.bufferMax ?? 10_000);
     this.#batchMax = positive("batchMax", Math.min(options.batchMax ?? 500, this.#bufferMax));
     this.#clock = options.clock ?? Date.now;
-    this.#offReady = this.#writer.onReady(() => this.#kick());
+    this.#offReady = this.#writer.onReady(() => {
+      this.#failures = 0;
+      this.#cancelRetry();
+      this.#kick();
+    });
   }
 
   /** Set the cycle number stamped on the following events. */
@@ -129,6 +136,7 @@ export class Emitter implements EventSink {
   async close(timeoutMs = 2000): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
+    this.#cancelRetry();
     if (this.#length() + this.#inflight > 0) {
       let timer: ReturnType<typeof setTimeout> | undefined;
       await new Promise<void>((resolve) => {
@@ -139,6 +147,7 @@ export class Emitter implements EventSink {
       clearTimeout(timer);
     }
     this.#offReady();
+    this.#cancelRetry();
     await this.#writer.close();
     // Let a batch that was cut off by the writer's close settle.
     while (this.#draining) await new Promise((r) => setTimeout(r, 1));
@@ -182,7 +191,7 @@ export class Emitter implements EventSink {
   }
 
   #kick(): void {
-    if (this.#draining || !this.#writer.ready || this.#length() === 0) {
+    if (this.#draining || this.#retry !== null || !this.#writer.ready || this.#length() === 0) {
       if (!this.#draining && this.#length() === 0 && this.#inflight === 0) this.#wakeIdle();
       return;
     }
@@ -201,10 +210,12 @@ export class Emitter implements EventSink {
           await this.#writer.write(batch);
         } catch {
           this.#c.writeErrors++;
+          this.#failures++;
           this.#inflight = 0;
           this.#requeue(batch);
           break;
         }
+        this.#failures = 0;
         this.#inflight = 0;
         this.#c.written += batch.length;
         this.#c.batches++;
@@ -216,7 +227,17 @@ export class Emitter implements EventSink {
       }
     } finally {
       this.#draining = false;
-      if (this.#length() > 0 && this.#writer.ready) this.#kick();
+      if (this.#failures > 0) {
+        // The store answers but refuses (OOM, read-only replica…): back off instead of hammering
+        // it; while closing, give up and let close() time out.
+        if (this.#writer.ready && !this.#closed) {
+          const delay = Math.min(1000, 50 * 2 ** Math.min(this.#failures - 1, 5));
+          this.#retry = setTimeout(() => {
+            this.#retry = null;
+            this.#kick();
+          }, delay);
+        }
+      } else if (this.#length() > 0 && this.#writer.ready) this.#kick();
       else if (this.#length() === 0) this.#wakeIdle();
     }
   }
@@ -236,6 +257,11 @@ export class Emitter implements EventSink {
       this.#queue = this.#queue.slice(this.#head);
       this.#head = 0;
     }
+  }
+
+  #cancelRetry(): void {
+    if (this.#retry !== null) clearTimeout(this.#retry);
+    this.#retry = null;
   }
 
   #wakeIdle(): void {

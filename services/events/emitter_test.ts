@@ -137,9 +137,25 @@ Deno.test("Emitter re-queues a failed batch in front and keeps order", async () 
   await tick();
   assert.equal(e.stats().writeErrors, 1);
   e.emit("c");
-  await tick();
+  await new Promise((r) => setTimeout(r, 100)); // the retry backs off 50 ms
   assert.deepEqual(types(w), ["a", "b", "c"]);
   await e.close();
+});
+
+Deno.test("Emitter backs off when a reachable store keeps refusing writes", async () => {
+  const w = new FakeWriter();
+  let attempts = 0;
+  w.write = () => {
+    attempts++;
+    return Promise.reject(new Error("OOM command not allowed"));
+  };
+  const e = new Emitter({ node: "n", writer: w });
+  e.emit("x");
+  await new Promise((r) => setTimeout(r, 200));
+  // 0, 50, 150 ms: a handful of attempts, not a tight loop.
+  assert.ok(attempts >= 2 && attempts <= 4, `${attempts} attempts in 200 ms`);
+  assert.equal(e.stats().buffered, 1);
+  await e.close(10);
 });
 
 Deno.test("Emitter.close() flushes the buffer and stops within its timeout when the store stays down", async () => {

@@ -40,6 +40,7 @@ export class RedisEventLog implements EventLog {
   #listeners = new Set<(e: EventEnvelope) => void>();
   #lastId: string | null = null;
   #held: EventEnvelope[] | null = null;
+  #subscribedOnce = false;
   #work: Promise<void> = Promise.resolve();
 
   /** @throws {TypeError} When the URL is not a Redis URL. */
@@ -140,8 +141,12 @@ export class RedisEventLog implements EventLog {
   #openSubscriber(): void {
     const sub = new RedisConnection({ url: this.#url, name: "harvester-events-sub" });
     this.#sub = sub;
-    sub.onReady((first) => {
-      this.#work = this.#work.then(() => first ? this.#start(sub) : this.#backfill()).catch(() => {});
+    sub.onReady(() => {
+      // Until one SUBSCRIBE succeeded, every (re)connect subscribes; afterwards node-redis
+      // resubscribes by itself and we only backfill the gap.
+      this.#work = this.#work.then(() => this.#subscribedOnce ? this.#backfill() : this.#start(sub)).catch(
+        () => {},
+      );
     });
   }
 
@@ -155,6 +160,7 @@ export class RedisEventLog implements EventLog {
     this.#held = [];
     try {
       await sub.client.subscribe(this.channel, (message: string) => this.#onMessage(message));
+      this.#subscribedOnce = true;
       await this.#fill();
     } finally {
       this.#release();
