@@ -330,7 +330,8 @@ export class Scheduler {
         waited = Math.max(waited, now - head.enqueuedAt);
       }
     }
-    const late = waited > this.#o.cycleBudgetMs;
+    // Hysteresis: over budget above the budget, back within it below half of it.
+    const late = this.#late ? waited > this.#o.cycleBudgetMs / 2 : waited > this.#o.cycleBudgetMs;
     if (late !== this.#late) {
       this.#late = late;
       this.#updatePressure();

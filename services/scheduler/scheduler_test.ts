@@ -221,6 +221,23 @@ Deno.test("Scheduler: an over-budget cycle defers low priority until a cycle fit
   await h.done();
 });
 
+Deno.test("Scheduler detects overload itself: work waiting past the budget defers low priority first", async () => {
+  const h = harness({ maxConcurrent: 1, cycleBudgetMs: 1000, maxDeferMs: 20_000, work: () => 100 });
+  for (let i = 0; i < 10; i++) h.s.add({ id: `mid${i}`, cadenceMs: 100, priority: 0.5 });
+  for (let i = 0; i < 5; i++) h.s.add({ id: `low${i}`, cadenceMs: 100, priority: 0.2 });
+  h.s.start();
+  await h.clock.tickAsync(60_000);
+  const mid = Array.from({ length: 10 }, (_, i) => h.of(`mid${i}`).length);
+  const low = Array.from({ length: 5 }, (_, i) => h.of(`low${i}`).length);
+  assert.equal(h.s.stats().pressure, 1, "over budget");
+  assert.ok(Math.min(...mid) > 4 * Math.max(...low), `mid ${mid} vs low ${low}`);
+  assert.ok(Math.min(...low) >= 2, "low priority is slowed, not starved");
+  assert.ok(jainIndex(mid) >= 0.95);
+  const flips = h.events.filter((e) => e.type === "scheduler.pressure").length;
+  assert.ok(flips <= 6, `pressure does not flap: ${flips} changes`);
+  await h.done();
+});
+
 Deno.test("Scheduler: a slow plugin does not delay the others; its backlog stays in its own inbox", async () => {
   const h = harness({ work: (id) => (id === "slow" ? 10_000 : 20) });
   h.s.add({ id: "slow", cadenceMs: 1000, priority: 0.5 });
