@@ -186,6 +186,31 @@ Deno.test({
         });
       });
 
+      await t.step("picking a colour for an LED goes through the API and the strip shows it", async () => {
+        const dot = `${byId(`leds-${hub}`)} ${byId("led")}[data-index="9"]`;
+        await page.click(dot);
+        await page.fill(byId(`led-picker-${hub}`), "#ff00ff");
+        const result = byId(`led-result-${hub}`);
+        await page.waitForSelector(`${result}[data-outcome]`, { timeout: 15000 });
+        assert.equal(
+          await page.getAttribute(result, "data-outcome"),
+          "ok",
+          `${await page.textContent(result)}`,
+        );
+        await waitFor(
+          "see LED 9 turn magenta",
+          async () => (await page.getAttribute(dot, "data-color")) === "#ff00ff",
+          15000,
+        );
+        // The snapshot the API serves follows within a cycle or two.
+        await waitFor("see LED 9 magenta in /api/nodes", async () => {
+          const api = await (await fetch(`${stack.url}/api/nodes`)).json() as {
+            nodes: { id: string; leds: string[] }[];
+          };
+          return api.nodes.find((n) => n.id === hub)?.leds[9]?.toLowerCase() === "#ff00ff";
+        }, 10000);
+      });
+
       await t.step("the plugin reload button produces a plugin.reload event", async () => {
         const row = byId(`plugin-${hub}-bme680`);
         await page.waitForSelector(row, { timeout: 15000 });

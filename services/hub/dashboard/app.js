@@ -55,7 +55,7 @@ async function api(method, path, body, retried = false) {
   return data;
 }
 
-const board = new NodeBoard($("nodes"), now);
+const board = new NodeBoard($("nodes"), now, setLed);
 const stream = new EventStream($("event-list"), $("event-filter"), $("event-pause"), $("event-count"));
 const plugins = new PluginTable($("plugins"), $("plugins-empty"), reloadPlugin);
 const logs = new LogViewer(
@@ -239,6 +239,24 @@ async function buzz(pattern, button) {
     setText(out, `✗ ${err.message}`);
   } finally {
     button.disabled = false;
+  }
+}
+
+/** `POST /api/leds` from a colour picked for one LED dot. */
+async function setLed(node, index, hex, out) {
+  const [r, g, b] = [1, 3, 5].map((i) => parseInt(hex.slice(i, i + 2), 16));
+  out.className = "result led-result is-pending";
+  setText(out, `setting LED ${index} to ${hex}…`);
+  try {
+    await api("POST", "/api/leds", { index, r, g, b, node });
+    out.className = "result led-result is-ok";
+    out.dataset.outcome = "ok";
+    setText(out, `✓ LED ${index} ← ${hex}`);
+    scheduleRefresh();
+  } catch (err) {
+    out.className = "result led-result is-error";
+    out.dataset.outcome = "error";
+    setText(out, `✗ LED ${index}: ${err.message}`);
   }
 }
 

@@ -17,10 +17,14 @@ const sortKey = (sensor) => `${SENSOR_RANK[sensor] ?? 9}|${sensor}`;
 
 /** Renders and updates every node section inside `root`. */
 export class NodeBoard {
-  /** @param root the `[data-testid=nodes]` container; `now()` gives server time in ms. */
-  constructor(root, now) {
+  /**
+   * @param root the `[data-testid=nodes]` container; `now()` gives server time in ms;
+   * `onSetLed(node, index, "#rrggbb", outputEl)` is called when someone picks an LED colour.
+   */
+  constructor(root, now, onSetLed) {
     this.root = root;
     this.now = now;
+    this.onSetLed = onSetLed;
     this.nodes = new Map(); // id -> { info, el, parts }
     this.cards = new Map(); // reading id -> { record, el, rows, ageEl, gauge }
     this.history = new Map(); // `${readingId}|${key}` -> [{ t, v }]
@@ -68,9 +72,42 @@ export class NodeBoard {
     const bell = h("span", { class: "bell", testid: `node-bell-${id}`, hidden: true, "aria-live": "polite" });
     const role = h("span", { class: "node-role" });
     const seen = h("span", { class: "node-seen muted", testid: `node-seen-${id}` });
-    const leds = h("div", { class: "leds", testid: `leds-${id}`, role: "img", "aria-label": "LED strip" });
+    const leds = h("div", { class: "leds", testid: `leds-${id}`, role: "group", "aria-label": "LED strip" });
+    // One colour input per node; a dot opens it for its own index.
+    const picker = h("input", {
+      type: "color",
+      class: "led-picker",
+      testid: `led-picker-${id}`,
+      tabindex: "-1",
+    });
+    const ledResult = h("output", {
+      class: "result led-result",
+      testid: `led-result-${id}`,
+      "aria-live": "polite",
+    });
+    picker.addEventListener("change", () => {
+      const index = Number(picker.dataset.index);
+      if (Number.isInteger(index)) this.onSetLed?.(id, index, picker.value, ledResult);
+    });
     for (let i = 0; i < LED_COUNT; i++) {
-      leds.append(h("span", { class: "led off", testid: "led", "data-index": i, "data-color": "#000000" }));
+      const dot = h("button", {
+        type: "button",
+        class: "led off",
+        testid: "led",
+        "data-index": i,
+        "data-color": "#000000",
+        "aria-label": `LED ${i}: off; set colour`,
+      });
+      dot.addEventListener("click", () => {
+        picker.dataset.index = String(i);
+        picker.value = dot.dataset.color;
+        try {
+          picker.showPicker();
+        } catch {
+          picker.click(); // older browsers
+        }
+      });
+      leds.append(dot);
     }
     const oled = h("canvas", {
       class: "oled",
@@ -91,7 +128,12 @@ export class NodeBoard {
       "section",
       { class: "node", testid: `node-${id}`, "data-node": id, "aria-label": `node ${id}` },
       h("header", { class: "node-head" }, dot, h("h3", { text: id }), role, status, bell, seen),
-      h("div", { class: "node-hw" }, h("div", { class: "leds-wrap" }, leds, identity), oledWrap),
+      h(
+        "div",
+        { class: "node-hw" },
+        h("div", { class: "leds-wrap" }, leds, picker, identity, ledResult),
+        oledWrap,
+      ),
       cards,
     );
     this.root.append(el);
@@ -144,7 +186,8 @@ export class NodeBoard {
       const dot = dots[i];
       if (dot.dataset.color === color) continue;
       dot.dataset.color = color;
-      dot.title = `LED ${i}: ${color}`;
+      dot.title = `LED ${i}: ${color} (click to set)`;
+      dot.setAttribute("aria-label", `LED ${i}: ${color}; set colour`);
       const off = color === "#000000";
       dot.classList.toggle("off", off);
       dot.style.backgroundColor = off ? "" : color;
