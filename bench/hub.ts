@@ -225,8 +225,13 @@ function ask<T>(w: Worker, msg: unknown): Promise<T> {
  * Live-feed latency to `clients` socket.io clients (spread over worker threads so the clients'
  * own parsing is not the bottleneck) while the hub emits `rate` events/s for `seconds`.
  */
-async function feedLatency(clients: number, rate = 100, seconds = 5): Promise<BenchRow[]> {
-  const hub = await startHub(["--bench", "--page-token", "bench", "--max-pending", "5000"]);
+async function feedLatency(
+  clients: number,
+  rate = 100,
+  seconds = 5,
+  label = `${clients} clients @ ${rate} ev/s`,
+): Promise<BenchRow[]> {
+  const hub = await startHub(["--bench", "--page-token", "bench"]);
   const workers = Array.from(
     { length: CLIENT_WORKERS },
     () => new Worker(import.meta.url, { type: "module", name: WORKER_NAME }),
@@ -263,14 +268,14 @@ async function feedLatency(clients: number, rate = 100, seconds = 5): Promise<Be
     }% delivered, ${lagging} lagging, hub CPU ${(cpu * 100).toFixed(0)}%`;
     return [
       {
-        name: `live feed p50, ${clients} clients @ ${rate} ev/s`,
+        name: `live feed p50, ${label}`,
         value: percentile(lat, 50),
         unit: "ms",
         spread: delivered,
       },
-      { name: `live feed p99, ${clients} clients @ ${rate} ev/s`, value: percentile(lat, 99), unit: "ms" },
+      { name: `live feed p99, ${label}`, value: percentile(lat, 99), unit: "ms" },
       {
-        name: `hub peak RSS, ${clients} clients`,
+        name: `hub peak RSS, ${label}`,
         value: peak,
         unit: "MB",
         spread: `after connect ${baseRss.toFixed(0)} MB`,
@@ -286,13 +291,20 @@ async function feedLatency(clients: number, rate = 100, seconds = 5): Promise<Be
 export async function benchHub(): Promise<BenchRow[]> {
   const rows = [...await readingsThroughput()];
   for (const n of [100, 500]) rows.push(...await feedLatency(n));
+  // A burst of 1 000 events at once to 500 clients: what a spike costs in hub memory.
+  rows.push(...await feedLatency(500, 100_000, 0.01, "burst of 1000 events to 500 clients"));
   return rows;
 }
 
 if ((globalThis as { name?: string }).name === WORKER_NAME) {
   clientWorker();
 } else if (import.meta.main && Deno.args[0] === "feed") {
-  for (const r of await feedLatency(Number(Deno.args[1] ?? 500))) console.log(JSON.stringify(r));
+  const [clients, rate, seconds] = [
+    Number(Deno.args[1] ?? 500),
+    Number(Deno.args[2] ?? 100),
+    Number(Deno.args[3] ?? 5),
+  ];
+  for (const r of await feedLatency(clients, rate, seconds)) console.log(JSON.stringify(r));
 } else if (import.meta.main) {
   for (const r of await benchHub()) console.log(JSON.stringify(r));
 }
