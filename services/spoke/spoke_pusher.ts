@@ -8,7 +8,7 @@
  *
  * @module
  */
-import type { CommandRequest, CommandResult } from "../commands/mod.ts";
+import type { CommandHandler, CommandRequest, CommandResult } from "../commands/mod.ts";
 import type { EventSink } from "../events/event.ts";
 import type { Snapshot } from "../shm/snapshot.ts";
 
@@ -296,4 +296,38 @@ function errorOf(text: string): string | null {
   } catch {
     return null;
   }
+}
+
+/**
+ * Adapt the broker's {@link CommandHandler} to {@link SpokePusherOptions.onCommands}: runs the
+ * forwarded commands one after another (the buzzer and LEDs are one device each); a throw becomes
+ * a `failed` result.
+ *
+ * @example
+ * ```ts
+ * import { commandRunner } from "./spoke_pusher.ts";
+ * const run = commandRunner((req) => Promise.resolve({ id: req.id, ok: true }));
+ * const [r] = await run([{ id: "1", node: "pi4", command: { type: "buzzer", pattern: "single" } }]);
+ * console.assert(r.ok);
+ * ```
+ */
+export function commandRunner(
+  handler: CommandHandler,
+): (commands: CommandRequest[]) => Promise<CommandResult[]> {
+  return async (commands) => {
+    const out: CommandResult[] = [];
+    for (const req of commands) {
+      try {
+        out.push({ ...(await handler(req)), id: req.id });
+      } catch (e) {
+        out.push({
+          id: req.id,
+          ok: false,
+          code: "failed",
+          error: e instanceof Error ? e.message : String(e),
+        });
+      }
+    }
+    return out;
+  };
 }

@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import FakeTimers from "@sinonjs/fake-timers";
 import type { Snapshot } from "../shm/snapshot.ts";
 import { makeSnapshot, TestEventLog } from "../hub/_test_fakes.ts";
-import { SpokePusher } from "./spoke_pusher.ts";
+import { commandRunner, SpokePusher } from "./spoke_pusher.ts";
 
 interface Call {
   url: string;
@@ -150,4 +150,22 @@ Deno.test("SpokePusher refuses bad options", () => {
     name: "RangeError",
   });
   assert.equal(new SpokePusher({ ...base, hubUrl: "http://h:1/push", intervalMs: 1 }).url, "http://h:1/push");
+});
+
+Deno.test("commandRunner() runs forwarded commands in order and turns throws into failed results", async () => {
+  const seen: string[] = [];
+  const run = commandRunner((req) => {
+    seen.push(req.command.type);
+    if (req.command.type === "set_name") throw new Error("Cannot set name: anima not running");
+    return Promise.resolve({ id: "x", ok: true });
+  });
+  const results = await run([
+    { id: "a", node: "pi4", command: { type: "buzzer", pattern: "single" } },
+    { id: "b", node: "pi4", command: { type: "set_name", name: "N" } },
+  ]);
+  assert.deepEqual(seen, ["buzzer", "set_name"]);
+  assert.deepEqual(results, [
+    { id: "a", ok: true },
+    { id: "b", ok: false, code: "failed", error: "Cannot set name: anima not running" },
+  ]);
 });
