@@ -58,6 +58,7 @@ export class LinuxI2cBus implements I2cBus {
   readonly #structs: I2cStructs;
   #fd: number;
   #slave = -1;
+  #pending = 0;
   #chain: Promise<unknown> = Promise.resolve();
 
   private constructor(bus: number, path: string, fd: number, funcs: number, options: LinuxI2cOptions) {
@@ -121,8 +122,9 @@ export class LinuxI2cBus implements I2cBus {
   transfer(addr: number, write: Uint8Array, readLen: number): Promise<Uint8Array> {
     const run = () =>
       this.#io === "sync" ? this.transferSync(addr, write, readLen) : this.#transferNb(addr, write, readLen);
+    this.#pending++;
     const result = this.#chain.then(run, run);
-    this.#chain = result.catch(() => {});
+    this.#chain = result.catch(() => {}).finally(() => this.#pending--);
     return result;
   }
 
@@ -149,10 +151,15 @@ export class LinuxI2cBus implements I2cBus {
     return this.#finish(call, rc, err);
   }
 
-  /** Release the device node. Later transfers fail. */
+  /**
+   * Release the device node. Later transfers fail; transfers already queued fail too, and the
+   * fd closes after the one in flight on a pool thread returns (never under its feet).
+   */
   close(): void {
-    closeFd(this.#fd);
+    const fd = this.#fd;
     this.#fd = -1;
+    if (this.#pending === 0) closeFd(fd);
+    else this.#chain = this.#chain.finally(() => closeFd(fd));
   }
 
   #prepare(addr: number, write: Uint8Array, readLen: number): PreparedCall {

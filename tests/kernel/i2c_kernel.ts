@@ -293,3 +293,17 @@ Deno.test("LinuxI2cBus.open({ exclusive }) refuses a second owner of the bus", (
   }
   LinuxI2cBus.open(0, { exclusive: true }).close(); // released with the fd
 });
+
+Deno.test("LinuxI2cBus.close() fails queued transfers and then releases the node", async () => {
+  const bus = LinuxI2cBus.open(0, { exclusive: true });
+  const done = await bus.transfer(0x77, bytes(0xd0), 1);
+  assert.equal(done.length, 1);
+  const queued = [bus.transfer(0x77, bytes(0xd0), 1), bus.transfer(0x3c, bytes(0xd0), 1)];
+  bus.close();
+  for (const r of await Promise.allSettled(queued)) {
+    assert.equal(r.status, "rejected");
+    assert.match(String((r as PromiseRejectedResult).reason), /Cannot transfer on I2C bus 0: bus is closed/);
+  }
+  await new Promise((r) => setTimeout(r, 0)); // the deferred close runs in the queue's tail
+  LinuxI2cBus.open(0, { exclusive: true }).close(); // the flock went with the closed fd
+});
