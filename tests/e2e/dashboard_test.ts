@@ -215,6 +215,10 @@ Deno.test({
         const row = byId(`plugin-${hub}-bme680`);
         await page.waitForSelector(row, { timeout: 15000 });
         assert.match((await page.textContent(byId(`plugin-status-${hub}-bme680`))) ?? "", /running|starting/);
+        assert.match(
+          (await page.textContent(byId(`node-plugins-${hub}`))) ?? "",
+          /\d+ plugins running|running ·/,
+        );
         await page.click(byId(`reload-${hub}-bme680`));
         const result = byId("plugin-result");
         await page.waitForSelector(`${result}[data-outcome]`, { timeout: 15000 });
@@ -329,6 +333,9 @@ Deno.test({
       await t.step("a killed spoke turns its node and cards offline", async () => {
         await page.waitForSelector(`${byId(`node-${spoke}`)}[data-status="online"]`, { timeout: 10000 });
         await stack.killSpoke();
+        // First stale (missed three pushes), then offline.
+        await page.waitForSelector(`${byId(`node-${spoke}`)}[data-status="stale"]`, { timeout: 30000 });
+        assert.equal(await page.getAttribute(`${byId(`node-${spoke}`)} .card`, "data-status"), "stale");
         await page.waitForSelector(`${byId(`node-${spoke}`)}[data-status="offline"]`, { timeout: 45000 });
         const cards = await page.$$eval(
           `${byId(`node-${spoke}`)} .card`,

@@ -141,6 +141,7 @@ async function refresh() {
   for (const rec of r.readings ?? []) board.applyReading(rec, { stale: !!rec.stale });
   board.applyStale(r.readings ?? []);
   plugins.update(p.plugins ?? [], now());
+  board.setPlugins(p.plugins ?? []);
   const ids = board.ids();
   logs.setNodes(ids);
   fillNodeSelect(ids);

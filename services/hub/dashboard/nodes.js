@@ -72,6 +72,7 @@ export class NodeBoard {
     const bell = h("span", { class: "bell", testid: `node-bell-${id}`, hidden: true, "aria-live": "polite" });
     const role = h("span", { class: "node-role" });
     const seen = h("span", { class: "node-seen muted", testid: `node-seen-${id}` });
+    const pluginsInfo = h("span", { class: "node-plugins muted", testid: `node-plugins-${id}` });
     const leds = h("div", { class: "leds", testid: `leds-${id}`, role: "group", "aria-label": "LED strip" });
     // One colour input per node; a dot opens it for its own index.
     const picker = h("input", {
@@ -127,7 +128,7 @@ export class NodeBoard {
     const el = h(
       "section",
       { class: "node", testid: `node-${id}`, "data-node": id, "aria-label": `node ${id}` },
-      h("header", { class: "node-head" }, dot, h("h3", { text: id }), role, status, bell, seen),
+      h("header", { class: "node-head" }, dot, h("h3", { text: id }), role, status, bell, pluginsInfo, seen),
       h(
         "div",
         { class: "node-hw" },
@@ -140,7 +141,7 @@ export class NodeBoard {
     return {
       info: { id, status: "online" },
       el,
-      parts: { status, bell, role, seen, leds, oled, oledWrap, identity, cards },
+      parts: { status, bell, pluginsInfo, role, seen, leds, oled, oledWrap, identity, cards },
     };
   }
 
@@ -198,6 +199,27 @@ export class NodeBoard {
   /** Repaints every card (after the history seed filled the sparklines). */
   redraw() {
     for (const card of this.cards.values()) this.paintCard(card);
+  }
+
+  /** Summarises a node's plugins in its header: all fine, or which ones are not running. */
+  setPlugins(plugins) {
+    for (const [id, node] of this.nodes) {
+      const mine = plugins.filter((p) => p.node === id);
+      const el = node.parts.pluginsInfo;
+      const bad = mine.filter((p) => p.status !== "running");
+      el.classList.toggle("warn-text", bad.length > 0);
+      el.classList.toggle("error-text", bad.some((p) => p.status === "quarantined"));
+      el.classList.toggle("muted", bad.length === 0);
+      if (mine.length === 0) setText(el, "");
+      else if (bad.length === 0) setText(el, `${mine.length} plugins running`);
+      else {
+        const names = bad.slice(0, 3).map((p) => `${p.id} ${p.status}`).join(", ");
+        setText(
+          el,
+          `${mine.length - bad.length}/${mine.length} running · ${names}${bad.length > 3 ? " …" : ""}`,
+        );
+      }
+    }
   }
 
   /** Shows for a moment that the node's buzzer sounded. */

@@ -261,16 +261,33 @@ export class LogViewer {
           "aria-selected": String(id === this.node),
         });
         tab.addEventListener("click", () => this.select(id));
+        tab.addEventListener("keydown", (ev) => this.onKey(ev, id));
         return tab;
       }),
     );
     if (!this.node || !ids.includes(this.node)) this.select(ids[0]);
   }
 
+  /** Arrow keys, Home and End move between tabs (WAI-ARIA tabs pattern). */
+  onKey(ev, id) {
+    const i = this.nodes.indexOf(id);
+    const n = this.nodes.length;
+    const to = { ArrowRight: i + 1, ArrowLeft: i - 1 + n, Home: 0, End: n - 1 }[ev.key];
+    if (to === undefined) return;
+    ev.preventDefault();
+    const next = this.nodes[to % n];
+    this.select(next);
+    [...this.tabs.children].find((t) => t.textContent === next)?.focus();
+  }
+
   select(id) {
     if (!id) return;
     this.node = id;
-    for (const tab of this.tabs.children) tab.setAttribute("aria-selected", String(tab.textContent === id));
+    for (const tab of this.tabs.children) {
+      const on = tab.textContent === id;
+      tab.setAttribute("aria-selected", String(on));
+      tab.tabIndex = on ? 0 : -1;
+    }
     this.lines.replaceChildren(h("li", { class: "muted", text: `loading ${id} log…` }));
     this.lines.dataset.node = id;
     this.refresh();
