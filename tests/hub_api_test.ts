@@ -2,14 +2,32 @@ import assert from "node:assert/strict";
 import FakeTimers from "@sinonjs/fake-timers";
 import { LocalCommandBus } from "../services/commands/mod.ts";
 import { createHub } from "../services/hub/mod.ts";
+import { createEvents, type EventEnvelope } from "../services/events/mod.ts";
+import { MemorySharedState } from "../services/shm/mod.ts";
 import { makeSnapshot, TestEventLog, TestState } from "../services/hub/_test_fakes.ts";
 
 const WRITE = "write-secret";
 const SPOKE = "pi4-secret";
 
+/** Closers of what `setup()` opened in the running test. */
+const open: Array<() => Promise<void>> = [];
+
+/** A `Deno.test` that closes the hub and event pipeline `setup()` created. */
+function test(name: string, fn: () => Promise<void>): void {
+  Deno.test(name, async () => {
+    try {
+      await fn();
+    } finally {
+      while (open.length) await open.pop()!();
+    }
+  });
+}
+
+/** The hub over the real in-memory event pipeline and `MemorySharedState`. */
 async function setup(opts: { dashboardDir?: string; bodyLimitBytes?: number } = {}) {
-  const log = new TestEventLog("hub");
-  const state = new TestState();
+  const events = createEvents({ node: "hub" });
+  const log = events.emitter;
+  const state = new MemorySharedState({ node: "hub" });
   await state.write(makeSnapshot("hub"));
   const bus = new LocalCommandBus();
   const ran: unknown[] = [];
@@ -20,20 +38,35 @@ async function setup(opts: { dashboardDir?: string; bodyLimitBytes?: number } = 
   const hub = createHub({
     node: "hub",
     state,
-    events: log,
-    emit: log,
+    events: events.log,
+    emit: events.emitter,
     commands: bus,
     tokens: { write: WRITE, spokes: { pi4: SPOKE } },
     dashboardDir: opts.dashboardDir,
     bodyLimitBytes: opts.bodyLimitBytes ?? 4096,
     pageToken: "page-token",
+    metrics: () => ({
+      emitter: events.emitter.stats(),
+      gauges: [{ name: "harvester_scheduler_tick", value: 3 }],
+    }),
   });
-  return { hub, log, state, bus, ran };
+  open.push(async () => {
+    await hub.close();
+    await events.close();
+  });
+  /** Every stored event, once the emitter has written what it holds. */
+  const stored = async (): Promise<EventEnvelope[]> => {
+    for (let i = 0; i < 200 && events.emitter.stats().buffered > 0; i++) {
+      await new Promise((r) => setTimeout(r, 5));
+    }
+    return await events.log.latest(10_000);
+  };
+  return { hub, log, stored, state, bus, ran };
 }
 
 const auth = (t = WRITE) => ({ authorization: `Bearer ${t}`, "content-type": "application/json" });
 
-Deno.test("GET /api/readings lists local readings with node:sensor ids and stale flags", async () => {
+test("GET /api/readings lists local readings with node:sensor ids and stale flags", async () => {
   const { hub } = await setup();
   const res = await hub.app.request("/api/readings");
   assert.equal(res.status, 200);
@@ -45,7 +78,7 @@ Deno.test("GET /api/readings lists local readings with node:sensor ids and stale
   assert.ok(Date.parse(body.timestamp) > 0);
 });
 
-Deno.test("GET /api/nodes, /api/plugins, /health describe the hub", async () => {
+test("GET /api/nodes, /api/plugins, /health describe the hub", async () => {
   const { hub } = await setup();
   const nodes = await (await hub.app.request("/api/nodes")).json();
   assert.deepEqual(
@@ -64,7 +97,7 @@ Deno.test("GET /api/nodes, /api/plugins, /health describe the hub", async () => 
   assert.equal(typeof health.uptime_s, "number");
 });
 
-Deno.test("POST /api/buzzer forwards to the broker and answers { ok, node, result }", async () => {
+test("POST /api/buzzer forwards to the broker and answers { ok, node, result }", async () => {
   const { hub, ran } = await setup();
   const res = await hub.app.request("/api/buzzer", {
     method: "POST",
@@ -105,7 +138,7 @@ Deno.test("POST /api/buzzer forwards to the broker and answers { ok, node, resul
   ]);
 });
 
-Deno.test("write endpoints refuse bad input with 4xx JSON naming the field", async () => {
+test("write endpoints refuse bad input with 4xx JSON naming the field", async () => {
   const { hub, ran } = await setup();
   const post = async (path: string, body: BodyInit | null, headers: Record<string, string> = auth()) => {
     const res = await hub.app.request(path, { method: "POST", headers, body });
@@ -144,7 +177,7 @@ Deno.test("write endpoints refuse bad input with 4xx JSON naming the field", asy
   assert.equal(ran.length, 0);
 });
 
-Deno.test("body limit holds for a chunked body without content-length", async () => {
+test("body limit holds for a chunked body without content-length", async () => {
   const { hub } = await setup();
   const chunks = Array.from({ length: 10 }, () => new TextEncoder().encode("x".repeat(1000)));
   const stream = new ReadableStream<Uint8Array>({
@@ -164,7 +197,7 @@ Deno.test("body limit holds for a chunked body without content-length", async ()
   assert.equal((await res.json()).error, "Cannot accept body: larger than 4096 bytes");
 });
 
-Deno.test("a failing or silent broker maps to 502 / 504 with the command's message", async () => {
+test("a failing or silent broker maps to 502 / 504 with the command's message", async () => {
   const { hub, bus } = await setup();
   bus.register("hub", (req) => Promise.resolve({ id: req.id, ok: false, error: "Cannot beep: buzzer busy" }));
   let res = await hub.app.request("/api/buzzer", {
@@ -186,9 +219,10 @@ Deno.test("a failing or silent broker maps to 502 / 504 with the command's messa
   assert.equal((await res.json()).error, 'Cannot send "buzzer" to node "hub": no answer within 20 ms');
 });
 
-Deno.test("GET /api/events and /api/logs validate queries", async () => {
-  const { hub, log } = await setup();
+test("GET /api/events and /api/logs validate queries", async () => {
+  const { hub, log, stored } = await setup();
   for (let i = 0; i < 5; i++) log.emit(i % 2 ? "plugin.error" : "reading", { i });
+  await stored();
   let res = await hub.app.request("/api/events?type=plugin.&limit=10");
   assert.equal(res.status, 200);
   assert.deepEqual((await res.json()).events.map((e: { data: { i: number } }) => e.data.i), [1, 3]);
@@ -207,8 +241,8 @@ Deno.test("GET /api/events and /api/logs validate queries", async () => {
   assert.deepEqual([res.status, (await res.json()).field], [400, "node"]);
 });
 
-Deno.test("POST /push merges a spoke and checks its token, node and body", async () => {
-  const { hub, log } = await setup();
+test("POST /push merges a spoke and checks its token, node and body", async () => {
+  const { hub, stored } = await setup();
   const snap = makeSnapshot("pi4", Date.now(), 7, 30.5);
   const push = (body: unknown, token = SPOKE) =>
     hub.app.request("/push", { method: "POST", headers: auth(token), body: JSON.stringify(body) });
@@ -217,9 +251,10 @@ Deno.test("POST /push merges a spoke and checks its token, node and body", async
   assert.deepEqual(await res.json(), { ok: true, accepted: 1, commands: [] });
   const readings = (await (await hub.app.request("/api/readings")).json()).readings;
   assert.deepEqual(readings.map((r: { id: string }) => r.id).sort(), ["hub:bme680", "pi4:bme680"]);
-  assert.ok(log.types().includes("spoke.push"));
-  assert.ok(log.types().includes("node.online"));
-  assert.ok(log.events.some((e) => e.type === "reading" && e.data.id === "pi4:bme680"));
+  const events = await stored();
+  assert.ok(events.some((e) => e.type === "spoke.push" && e.data.node === "pi4" && e.data.count === 1));
+  assert.ok(events.some((e) => e.type === "node.online" && e.data.node === "pi4"));
+  assert.ok(events.some((e) => e.type === "reading" && e.data.id === "pi4:bme680"));
   // A bare snapshot is accepted too.
   res = await push(snap);
   assert.equal(res.status, 200);
@@ -238,7 +273,7 @@ Deno.test("POST /push merges a spoke and checks its token, node and body", async
   assert.deepEqual([res.status, (await res.json()).field], [400, "snapshots"]);
 });
 
-Deno.test("a buzzer command for a spoke rides on its next push and the result comes back", async () => {
+test("a buzzer command for a spoke rides on its next push and the result comes back", async () => {
   const { hub } = await setup();
   const push = (body: unknown) =>
     hub.app.request("/push", { method: "POST", headers: auth(SPOKE), body: JSON.stringify(body) });
@@ -267,7 +302,7 @@ Deno.test("a buzzer command for a spoke rides on its next push and the result co
   }]);
 });
 
-Deno.test("GET / injects the page token; /assets serves files safely with types; CSP is set", async () => {
+test("GET / injects the page token; /assets serves files safely with types; CSP is set", async () => {
   const dir = await Deno.makeTempDir();
   await Deno.mkdir(`${dir}/vendor`);
   await Deno.writeTextFile(
@@ -309,7 +344,7 @@ Deno.test("GET / injects the page token; /assets serves files safely with types;
   }
 });
 
-Deno.test("CORS is off by default and on for configured origins", async () => {
+test("CORS is off by default and on for configured origins", async () => {
   const { hub } = await setup();
   const res = await hub.app.request("/api/readings", { headers: { origin: "https://evil.example" } });
   assert.equal(res.headers.get("access-control-allow-origin"), null);
@@ -339,7 +374,7 @@ Deno.test("CORS is off by default and on for configured origins", async () => {
   );
 });
 
-Deno.test("GET /metrics renders Prometheus text", async () => {
+test("GET /metrics renders Prometheus text", async () => {
   const { hub } = await setup();
   await (await hub.app.request("/api/readings")).body?.cancel();
   const res = await hub.app.request("/metrics");
@@ -351,6 +386,9 @@ Deno.test("GET /metrics renders Prometheus text", async () => {
   assert.match(text, /^harvester_scheduler_mood\{node="hub",plugin="bme680",mood="active"\} 1$/m);
   assert.match(text, /^harvester_node_up\{node="hub",status="online"\} 1$/m);
   assert.match(text, /^harvester_live_clients 0$/m);
+  assert.match(text, /^harvester_events_emitted_total \d+$/m);
+  assert.match(text, /^harvester_events_dropped_total 0$/m);
+  assert.match(text, /^harvester_scheduler_tick 3$/m);
   assert.match(
     text,
     /^harvester_http_request_duration_seconds_count\{method="GET",route="\/api\/readings",status="200"\} 1$/m,
@@ -411,7 +449,7 @@ Deno.test("GET /api/nodes shows a silent spoke stale, then offline, on fake time
   assert.equal(log.types().filter((t) => t.startsWith("node.")).at(-1), "node.online");
 });
 
-Deno.test("over a real socket: chunked oversized body → 413, malformed JSON → 400", async () => {
+test("over a real socket: chunked oversized body → 413, malformed JSON → 400", async () => {
   const { hub } = await setup();
   const server = await hub.listen(0);
   try {
