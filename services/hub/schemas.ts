@@ -49,7 +49,7 @@ export const logsQuery = z.object({ node: nodeId.optional() });
 
 const readingValue = z.union([z.number(), z.string().max(1024), z.boolean(), z.null()]);
 
-const readingRecord = z.object({
+const readingRecord = z.looseObject({
   id: z.string().max(160),
   node: nodeId,
   sensor: z.string().min(1).max(96),
@@ -59,7 +59,7 @@ const readingRecord = z.object({
   timestamp: iso,
 });
 
-const schedulerState = z.object({
+const schedulerState = z.looseObject({
   mood: z.enum(["idle", "active", "tired", "overwhelmed"]),
   energy: z.number(),
   inboxDepth: z.number(),
@@ -72,7 +72,7 @@ const schedulerState = z.object({
   deferred: z.number(),
 });
 
-const pluginStatus = z.object({
+const pluginStatus = z.looseObject({
   id: z.string().max(64),
   version: z.string().max(32),
   status: z.enum(["starting", "running", "backoff", "quarantined", "stopped", "disabled"]),
@@ -85,15 +85,15 @@ const pluginStatus = z.object({
 
 const unit = z.number().min(0).max(1);
 
-/** A node's snapshot as a spoke pushes it (SPEC §7). */
-export const snapshotSchema = z.object({
+/** A node's snapshot as a spoke pushes it (SPEC §7); bounded, unknown fields kept (as services/shm does). */
+export const snapshotSchema = z.looseObject({
   timestamp: iso,
   node: nodeId,
   cycle: z.number().int().min(0),
   readings: z.record(z.string().max(160), readingRecord),
   plugins: z.record(z.string().max(64), pluginStatus),
   leds: z.array(z.string().regex(/^#[0-9a-fA-F]{6}$/, "must be #rrggbb")).max(256),
-  anima: z.object({ warmth: unit, clarity: unit, stability: unit, presence: unit }).nullable(),
+  anima: z.looseObject({ warmth: unit, clarity: unit, stability: unit, presence: unit }).nullable(),
   identity: z.object({
     creature_id: z.string().max(64),
     name: z.string().max(64),
