@@ -88,8 +88,14 @@ export class MemoryEventStore implements EventWriter, EventLog {
 
   /** The newest `count` events, oldest first. */
   latest(count: number): Promise<EventEnvelope[]> {
-    const all = this.#ordered();
-    return Promise.resolve(count > 0 ? all.slice(-Math.floor(count)) : []);
+    const n = Math.min(this.#ring.length, Math.max(0, Math.floor(count)));
+    const out: EventEnvelope[] = new Array(n);
+    // Walk back from the newest slot without copying the whole ring.
+    const newest = (this.#start + this.#ring.length - 1) % Math.max(1, this.#ring.length);
+    for (let i = 0; i < n; i++) {
+      out[n - 1 - i] = this.#ring[(newest - i + this.#ring.length) % this.#ring.length];
+    }
+    return Promise.resolve(out);
   }
 
   /**

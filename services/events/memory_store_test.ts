@@ -65,3 +65,9 @@ Deno.test("MemoryEventStore ids are unique and increase within one millisecond",
   assert.equal(a.id, "5-0");
   assert.equal(b.id, "5-1");
 });
+
+Deno.test("MemoryEventStore.latest() on an empty or partly filled ring", async () => {
+  assert.deepEqual(await new MemoryEventStore().latest(5), []);
+  assert.deepEqual((await fill(3, 10).latest(5)).map((e) => e.data.i), [0, 1, 2]);
+  assert.deepEqual(await fill(3, 10).latest(0), []);
+});

@@ -207,13 +207,22 @@ export class Scheduler {
     void this.#pollThermal();
   }
 
-  /** Stop all timers and dispatching; resolves when the runs in flight have settled. */
-  async stop(): Promise<void> {
+  /**
+   * Stop all timers and dispatching; resolves when the runs in flight have settled, or after
+   * `timeoutMs` (on the injected timers) when one never does.
+   */
+  async stop(timeoutMs = 5000): Promise<void> {
     this.#running = false;
     for (const c of this.#citizens.values()) this.#disarm(c);
     if (this.#housekeeping !== null) this.#o.timers.clearTimeout(this.#housekeeping);
     this.#housekeeping = null;
-    await Promise.all([...this.#runs]);
+    if (this.#runs.size === 0) return;
+    let timer: unknown = null;
+    await Promise.race([
+      Promise.all([...this.#runs]),
+      new Promise<void>((resolve) => timer = this.#o.timers.setTimeout(resolve, timeoutMs)),
+    ]);
+    if (timer !== null) this.#o.timers.clearTimeout(timer);
   }
 
   /** Scheduler state of one plugin, or null. */

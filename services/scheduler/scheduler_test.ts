@@ -335,3 +335,27 @@ Deno.test("jainIndex() is 1 for equal shares and 1/n for one winner", () => {
   assert.equal(jainIndex([5, 5, 5, 5]), 1);
   assert.equal(jainIndex([1, 0, 0, 0]), 0.25);
 });
+
+Deno.test("Scheduler.stop() gives up on a run that never settles after its timeout", async () => {
+  const clock = FakeTimers.createClock(0);
+  const s = new Scheduler({
+    clock: () => clock.now,
+    timers: {
+      setTimeout: (fn, ms) => clock.setTimeout(fn, ms),
+      clearTimeout: (h) => clock.clearTimeout(h as never),
+    },
+    emit: { emit() {} },
+    run: () => new Promise(() => {}),
+  });
+  s.add({ id: "hung", cadenceMs: 100, priority: 0.5 });
+  s.start();
+  await clock.tickAsync(200);
+  let stopped = false;
+  const stopping = s.stop(1000).then(() => stopped = true);
+  await clock.tickAsync(999);
+  assert.equal(stopped, false);
+  await clock.tickAsync(1);
+  await stopping;
+  assert.equal(stopped, true);
+  assert.equal(clock.countTimers(), 0);
+});
