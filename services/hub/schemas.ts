@@ -94,7 +94,7 @@ export const snapshotSchema = z.looseObject({
   plugins: z.record(z.string().max(64), pluginStatus),
   leds: z.array(z.string().regex(/^#[0-9a-fA-F]{6}$/, "must be #rrggbb")).max(256),
   anima: z.looseObject({ warmth: unit, clarity: unit, stability: unit, presence: unit }).nullable(),
-  identity: z.object({
+  identity: z.looseObject({
     creature_id: z.string().max(64),
     name: z.string().max(64),
     awakenings: z.number().int().min(0),
