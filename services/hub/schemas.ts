@@ -83,7 +83,7 @@ const pluginStatus = z.looseObject({
   scheduler: schedulerState.nullable(),
 });
 
-const unit = z.number().min(0).max(1);
+const unit = z.number().refine(Number.isFinite, "must be a finite number");
 
 /** A node's snapshot as a spoke pushes it (SPEC §7); bounded, unknown fields kept (as services/shm does). */
 export const snapshotSchema = z.looseObject({
