@@ -346,6 +346,9 @@ Deno.test({
           `spoke cards offline: ${cards.join(", ")}`,
         );
         assert.equal(await page.textContent(byId(`node-status-${spoke}`)), "offline");
+        await page.waitForSelector(`${byId(`plugin-${spoke}-bme680`)}[data-node-status="offline"]`, {
+          timeout: 10000,
+        });
         assert.equal(await page.getAttribute(byId(`node-${hub}`), "data-status"), "online");
         await page.evaluate("window.scrollTo(0, 0)");
         await page.screenshot({

@@ -140,7 +140,7 @@ async function refresh() {
   for (const node of n.nodes ?? []) board.upsertNode(node);
   for (const rec of r.readings ?? []) board.applyReading(rec, { stale: !!rec.stale });
   board.applyStale(r.readings ?? []);
-  plugins.update(p.plugins ?? [], now());
+  plugins.update(p.plugins ?? [], now(), (id) => board.nodes.get(id)?.info.status ?? "online");
   board.setPlugins(p.plugins ?? []);
   const ids = board.ids();
   logs.setNodes(ids);

@@ -15,7 +15,7 @@ export class PluginTable {
   }
 
   /** Replaces the table content with `/api/plugins` (rows are reused, not rebuilt). */
-  update(plugins, now) {
+  update(plugins, now, nodeStatus = () => "online") {
     const keep = new Set();
     const sorted = [...plugins].sort((a, b) => a.node.localeCompare(b.node) || a.id.localeCompare(b.id));
     for (const p of sorted) {
@@ -26,7 +26,7 @@ export class PluginTable {
         row = this.createRow(p);
         this.rows.set(key, row);
       }
-      this.paintRow(row, p, now);
+      this.paintRow(row, p, now, nodeStatus(p.node));
       this.body.append(row.el); // keeps order
     }
     for (const [key, row] of this.rows) {
@@ -90,9 +90,12 @@ export class PluginTable {
     return { el, parts };
   }
 
-  paintRow(row, p, now) {
+  paintRow(row, p, now, nodeStatus) {
     const { parts, el } = row;
     el.dataset.status = p.status;
+    // A node that stopped reporting: what we show is its last known state.
+    el.dataset.nodeStatus = nodeStatus;
+    el.title = nodeStatus === "online" ? "" : `${p.node} is ${nodeStatus}: last known state`;
     el.classList.toggle("has-error", !!p.lastError);
     setText(parts.version, p.version ? `v${p.version}` : "");
     setText(parts.status, p.status);
