@@ -307,3 +307,44 @@ Deno.test("LinuxI2cBus.close() fails queued transfers and then releases the node
   await new Promise((r) => setTimeout(r, 0)); // the deferred close runs in the queue's tail
   LinuxI2cBus.open(0, { exclusive: true }).close(); // the flock went with the closed fd
 });
+
+/** Load i2c-piix4 for QEMU's emulated PIIX4 SMBus controller (SPD EEPROMs at 0x50..0x57). */
+async function piix4Bus(): Promise<number> {
+  const m = await new Deno.Command("modprobe", { args: ["i2c-piix4"], stderr: "piped" }).output();
+  assert.equal(m.code, 0, new TextDecoder().decode(m.stderr));
+  for (const e of Deno.readDirSync("/sys/class/i2c-adapter")) {
+    const name = Deno.readTextFileSync(`/sys/class/i2c-adapter/${e.name}/name`);
+    if (name.startsWith("SMBus PIIX4")) return Number(e.name.slice("i2c-".length));
+  }
+  throw new Error("Cannot find the PIIX4 SMBus adapter in /sys/class/i2c-adapter");
+}
+
+for (const io of ["sync", "nonblocking"] as const) {
+  Deno.test(`LinuxI2cBus on an emulated PIIX4 controller: round trip, ENXIO on NAK, no I2C block (${io})`, async () => {
+    const n = await piix4Bus();
+    const bus = LinuxI2cBus.open(n, { io });
+    try {
+      const f = bus.functionality();
+      assert.deepEqual([f.i2c, f.smbusByteData, f.smbusWordData, f.smbusI2cBlock], [
+        false,
+        true,
+        true,
+        false,
+      ]);
+      await bus.transfer(0x50, bytes(0x10, 0xab), 0);
+      assert.deepEqual(await bus.transfer(0x50, bytes(0x10), 1), bytes(0xab));
+      const nak = await bus.transfer(0x58, bytes(0x00), 1).then(() => null, (e) => e);
+      assert.ok(nak instanceof HalError, String(nak));
+      assert.equal(
+        nak.message,
+        `Cannot read I2C device 0x58 on bus ${n}: address not acknowledged (errno 6 ENXIO)`,
+      );
+      const block = await bus.transfer(0x50, bytes(0x00), 4).then(() => null, (e) => e);
+      assert.ok(block instanceof HalError);
+      assert.equal(block.code, "not_supported");
+      assert.match(block.message, /needs SMBus read_i2c_block, which the adapter lacks: not supported$/);
+    } finally {
+      bus.close();
+    }
+  });
+}
