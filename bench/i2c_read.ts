@@ -183,6 +183,13 @@ export async function hostDispatch(cPeer: string, repeats = 5): Promise<BenchRow
     nb.push(await timeLoopAsync(5000, () => libc().ioctlNb(fd, I2C_SMBUS, s.smbusPtr)));
   }
   libc().close(fd);
+  // Struct preparation alone (no syscall): a fresh set of buffers per call vs the bus's reused set.
+  const plan = planTransfer(0x0c7f0000, REG, 1, { bus: 0, addr: 0x77 }) as SmbusPlan;
+  const fresh: number[] = [], reused: number[] = [];
+  for (let r = 0; r < repeats; r++) {
+    fresh.push(timeLoop(5000, () => new I2cStructs(64).setSmbus(plan)));
+    reused.push(timeLoop(100000, () => s.setSmbus(plan)));
+  }
   const { stdout } = await new Deno.Command(cPeer, {
     args: ["null", "100000", String(repeats)],
     stdout: "piped",
@@ -204,6 +211,15 @@ export async function hostDispatch(cPeer: string, repeats = 5): Promise<BenchRow
   return [
     row("ioctl dispatch on host (/dev/null): Deno FFI sync", sync),
     row("ioctl dispatch on host (/dev/null): Deno FFI nonblocking", nb),
+    {
+      name: "I2C structs prepared per call on host (no syscall)",
+      value: median(fresh) / 1000,
+      unit: "µs/call",
+      peer: "structs reused",
+      peerValue: median(reused) / 1000,
+      ratio: median(fresh) / median(reused),
+      spread: spread(fresh, 1000),
+    },
   ];
 }
 

@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Real-kernel suite: boots Debian's kernel under QEMU (TCG) with a tiny busybox initramfs that
 # loads i2c-dev + i2c-stub (chip_addr=0x77,0x3c,0x51), mounts the host root read-only over 9p,
-# chroots into it and runs the hal/linux kernel tests against the real /dev/i2c-0.
+# chroots into it and runs the hal/linux kernel tests against the real /dev/i2c-0. Inside the
+# chroot the tests also modprobe at24 (a driver claiming 0x51, for I2C_SLAVE_FORCE) and i2c-piix4
+# (QEMU's emulated PIIX4 SMBus controller) from the host's /lib/modules.
 #
 #   bash tests/kernel/run.sh          # deno test of tests/kernel/*_kernel.ts, Deno's summary printed
 #   bash tests/kernel/run.sh bench    # I2C read benchmark (Deno FFI vs C vs Python smbus2), JSON lines
