@@ -228,13 +228,14 @@ if (import.meta.main) {
     await guest();
   } else {
     const rows = await benchI2c();
-    console.table(
-      rows.map((r) => ({
-        ...r,
-        value: +r.value.toFixed(3),
-        peerValue: r.peerValue?.toFixed(3),
-        ratio: r.ratio?.toFixed(2),
-      })),
-    );
+    console.table(rows.map((r) => ({
+      name: r.name,
+      value: +r.value.toFixed(3),
+      unit: r.unit,
+      peer: r.peer ?? "",
+      peerValue: r.peerValue?.toFixed(3) ?? "",
+      ratio: r.ratio?.toFixed(2) ?? "",
+      spread: r.spread ?? "",
+    })));
   }
 }
