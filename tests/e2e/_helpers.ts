@@ -302,7 +302,12 @@ export async function startMockStack(): Promise<Stack> {
     url,
     hubNode: HUB_NODE,
     spokeNode: SPOKE_NODE,
-    killSpoke: () => Promise.resolve(mock?.setNodeStatus(SPOKE_NODE, "offline")),
+    killSpoke: () => {
+      // like the real hub: stale after missed pushes, offline later
+      mock?.setNodeStatus(SPOKE_NODE, "stale");
+      setTimeout(() => mock?.setNodeStatus(SPOKE_NODE, "offline"), 1500);
+      return Promise.resolve();
+    },
     stopHub: async () => {
       await mock?.close();
       mock = null;

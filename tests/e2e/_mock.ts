@@ -62,6 +62,7 @@ export async function startMock(port = 0): Promise<MockHub> {
       mood: "overwhelmed",
     },
     { node: "spoke1", id: "dht22", status: "running", restarts: 1, lastError: null, mood: "tired" },
+    { node: "spoke1", id: "bme680", status: "running", restarts: 0, lastError: null, mood: "active" },
   ];
 
   let io: Server | null = null;
@@ -102,6 +103,7 @@ export async function startMock(port = 0): Promise<MockHub> {
 
   function tick() {
     cycle++;
+    emit("cycle.start", "hub", { cycle });
     const t = Date.now() / 1000;
     const iaq = Math.round(120 + 90 * Math.sin(t / 7));
     if (status.hub === "online") {
@@ -133,10 +135,11 @@ export async function startMock(port = 0): Promise<MockHub> {
         presence: 0.5,
         name: "Lumen",
       }, {});
-      const i = cycle % 11;
+      const i = cycle % 8; // 8–10 stay free for the LED picker
       leds[i] = ["#ff0000", "#00ff00", "#0000ff", "#ffaa00"][cycle % 4];
       emit("led.sync", "hub", { leds: [...leds] });
     }
+    emit("cycle.end", "hub", { cycle, duration_ms: 1.5 });
     if (status.spoke1 === "online") {
       reading("spoke1", "dht22", "dht22", {
         temperature: +(24 + 2 * Math.sin(t / 6)).toFixed(1),
@@ -266,6 +269,12 @@ export async function startMock(port = 0): Promise<MockHub> {
         const node = String(b.node ?? "hub");
         emit("buzzer", node, { pattern: b.pattern, node });
         return json(res, 200, { ok: true, node, result: { pattern: b.pattern } });
+      }
+      if (p === "/api/leds") {
+        const hex = (n: unknown) => Number(n).toString(16).padStart(2, "0");
+        leds[Number(b.index)] = `#${hex(b.r)}${hex(b.g)}${hex(b.b)}`;
+        emit("led.sync", "hub", { leds: [...leds] });
+        return json(res, 200, { ok: true, node: String(b.node ?? "hub"), result: null });
       }
       const m = p.match(/^\/api\/plugins\/([^/]+)\/reload$/);
       if (m) {

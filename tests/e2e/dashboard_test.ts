@@ -22,6 +22,9 @@ import {
 } from "./_helpers.ts";
 
 const byId = (id: string) => `[data-testid="${id}"]`;
+const MOCK = Boolean(Deno.env.get("HARVESTER_E2E_MOCK"));
+/** Screenshots of the real service; a mock run keeps its own out of the way. */
+const SHOTS = MOCK ? `${SCREENSHOT_DIR}mock/` : SCREENSHOT_DIR;
 
 /** What the page reported that a user would count as broken. */
 interface PageProblems {
@@ -73,7 +76,7 @@ Deno.test({
   sanitizeResources: false,
   sanitizeOps: false,
   async fn(t) {
-    const stack: Stack = Deno.env.get("HARVESTER_E2E_MOCK") ? await startMockStack() : await startRealStack();
+    const stack: Stack = MOCK ? await startMockStack() : await startRealStack();
     const { browser, close } = await launchBrowser().catch(async (err) => {
       await stack.close();
       throw err;
@@ -301,7 +304,7 @@ Deno.test({
       });
 
       await t.step("screenshots: desktop and phone, light and dark", async () => {
-        await Deno.mkdir(SCREENSHOT_DIR, { recursive: true });
+        await Deno.mkdir(SHOTS, { recursive: true });
         for (
           const [name, viewport] of [["desktop", { width: 1280, height: 800 }], ["phone", {
             width: 390,
@@ -323,7 +326,7 @@ Deno.test({
             );
             const width = Number(await p.evaluate("document.documentElement.scrollWidth"));
             assert.ok(width <= viewport.width, `${name} layout fits without sideways scrolling (${width}px)`);
-            await p.screenshot({ path: `${SCREENSHOT_DIR}dashboard-${name}-${scheme}.png`, fullPage: true });
+            await p.screenshot({ path: `${SHOTS}dashboard-${name}-${scheme}.png`, fullPage: true });
             await c.close();
             assert.deepEqual([...probs.errors, ...probs.external], []);
           }
@@ -352,7 +355,7 @@ Deno.test({
         assert.equal(await page.getAttribute(byId(`node-${hub}`), "data-status"), "online");
         await page.evaluate("window.scrollTo(0, 0)");
         await page.screenshot({
-          path: `${SCREENSHOT_DIR}dashboard-desktop-dark-spoke-offline.png`,
+          path: `${SHOTS}dashboard-desktop-dark-spoke-offline.png`,
           fullPage: true,
         });
       });
