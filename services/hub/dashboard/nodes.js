@@ -3,6 +3,7 @@
 import { createIaqGauge, createSparkline, drawIaqGauge, drawOled, drawSparkline } from "./charts.js";
 import { formatAge, formatValue, h, label, setText } from "./ui.js";
 
+/** LEDs drawn before a node's buffer length is known (the reference strip has 11). */
 const LED_COUNT = 11;
 const HISTORY_POINTS = 90;
 /** Keys folded into another row or shown elsewhere (gauge, card title). */
@@ -90,26 +91,7 @@ export class NodeBoard {
       const index = Number(picker.dataset.index);
       if (Number.isInteger(index)) this.onSetLed?.(id, index, picker.value, ledResult);
     });
-    for (let i = 0; i < LED_COUNT; i++) {
-      const dot = h("button", {
-        type: "button",
-        class: "led off",
-        testid: "led",
-        "data-index": i,
-        "data-color": "#000000",
-        "aria-label": `LED ${i}: off; set colour`,
-      });
-      dot.addEventListener("click", () => {
-        picker.dataset.index = String(i);
-        picker.value = dot.dataset.color;
-        try {
-          picker.showPicker();
-        } catch {
-          picker.click(); // older browsers
-        }
-      });
-      leds.append(dot);
-    }
+    this.fillLeds(leds, picker, LED_COUNT);
     const oled = h("canvas", {
       class: "oled",
       width: 128,
@@ -141,7 +123,7 @@ export class NodeBoard {
     return {
       info: { id, status: "online" },
       el,
-      parts: { status, bell, pluginsInfo, role, seen, leds, oled, oledWrap, identity, cards },
+      parts: { status, bell, pluginsInfo, role, seen, leds, picker, oled, oledWrap, identity, cards },
     };
   }
 
@@ -179,8 +161,38 @@ export class NodeBoard {
     this.tickNode(node);
   }
 
+  /** (Re)creates `count` LED dots, each a button opening the colour picker for its index. */
+  fillLeds(strip, picker, count) {
+    const dots = [];
+    for (let i = 0; i < count; i++) {
+      const dot = h("button", {
+        type: "button",
+        class: "led off",
+        testid: "led",
+        "data-index": i,
+        "data-color": "#000000",
+        "aria-label": `LED ${i}: off; set colour`,
+      });
+      dot.addEventListener("click", () => {
+        picker.dataset.index = String(i);
+        picker.value = dot.dataset.color;
+        try {
+          picker.showPicker();
+        } catch {
+          picker.click(); // older browsers
+        }
+      });
+      dots.push(dot);
+    }
+    strip.replaceChildren(...dots);
+  }
+
   paintLeds(node) {
     const leds = Array.isArray(node.info.leds) ? node.info.leds : [];
+    // The strip is as long as the node's buffer (`[leds] count`); 11 until it is known.
+    if (leds.length > 0 && leds.length !== node.parts.leds.children.length) {
+      this.fillLeds(node.parts.leds, node.parts.picker, leds.length);
+    }
     const dots = node.parts.leds.children;
     for (let i = 0; i < dots.length; i++) {
       const color = /^#[0-9a-f]{6}$/i.test(leds[i] ?? "") ? leds[i].toLowerCase() : "#000000";
