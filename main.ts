@@ -105,7 +105,12 @@ async function openStores(config: Config): Promise<{ events: Events; state: Shar
 function openHal(config: Config): Hal {
   const opts = halOptionsFrom(config);
   if (config.hal.backend === "linux") {
-    return new LinuxHal({ ...opts, i2cForce: config.hal.i2c_force });
+    return new LinuxHal({
+      ...opts,
+      i2cForce: config.hal.i2c_force,
+      i2cExclusive: true,
+      spiBus: config.hal.spi_bus,
+    });
   }
   const firstBus = config.hal.i2c_buses[0];
   return new SimHal({

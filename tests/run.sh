@@ -4,6 +4,7 @@
 # Chromium, and the real-kernel I2C suite under QEMU), and ends with `N passed, N failed`.
 set -uo pipefail
 cd "$(dirname "$0")/.."
+export NO_COLOR=1
 bash tests/setup.sh || { echo "setup failed"; echo "0 passed, 1 failed"; exit 1; }
 mkdir -p tests/out
 passed=0
@@ -13,7 +14,7 @@ status=0
 # Convert Deno's own summary (`ok | 12 passed (3 steps) | 0 failed (1s)`) into the totals.
 count() {
   local log=$1 line p f
-  line=$(grep -E '^(ok|FAILED) \| [0-9]+ passed' "$log" | tail -1)
+  line=$(sed -E 's/\x1b\[[0-9;]*m//g' "$log" | grep -E '^(ok|FAILED) \| [0-9]+ passed' | tail -1)
   if [ -z "$line" ]; then failed=$((failed + 1)); return; fi
   p=$(sed -E 's/^[A-Z a-z]+\| ([0-9]+) passed.*/\1/' <<<"$line")
   f=$(sed -E 's/.*\| ([0-9]+) failed.*/\1/' <<<"$line")

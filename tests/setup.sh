@@ -17,7 +17,7 @@ command -v qemu-system-x86_64 >/dev/null 2>&1 || need+=(qemu-system-x86)
 command -v cpio >/dev/null 2>&1 || need+=(cpio)
 ls /usr/lib/x86_64-linux-gnu/libgpiod.so.2* >/dev/null 2>&1 || need+=(libgpiod2)
 command -v chromium >/dev/null 2>&1 || need+=(chromium)
-python3 -c 'import smbus2' >/dev/null 2>&1 || need+=(python3-smbus2)
+/usr/bin/python3 -c 'import smbus2' >/dev/null 2>&1 || need+=(python3 python3-smbus2)
 command -v gcc >/dev/null 2>&1 || need+=(gcc libc6-dev)
 if ! ls /lib/modules/*/kernel/drivers/i2c/i2c-stub.ko* >/dev/null 2>&1 || ! ls /boot/vmlinuz-* >/dev/null 2>&1; then
   need+=(KERNEL)
@@ -36,4 +36,15 @@ if [ ${#need[@]} -gt 0 ]; then
   done
   log "apt-get install ${pkgs[*]}"
   apt-get install -y -qq --no-install-recommends "${pkgs[@]}" >/dev/null
+fi
+
+# `deno bundle` (the plugin host's bundler) fetches esbuild from npm on first use: do it now, not
+# inside a test with a deadline.
+if [ ! -f tests/out/.bundle-warm ]; then
+  mkdir -p tests/out
+  if deno bundle --quiet --platform deno --format esm -o tests/out/.sdk-bundle.js plugins/sdk/mod.ts >/dev/null 2>&1; then
+    touch tests/out/.bundle-warm
+  else
+    log "warning: deno bundle could not run (esbuild download?)"
+  fi
 fi
