@@ -89,3 +89,28 @@ Deno.test("RedisCommandClient.send() reports an unreachable Redis without hangin
   );
   await client.close();
 });
+
+Deno.test("RedisCommandClient and RedisCommandServer recover after redis-server is killed and restarted", async () => {
+  const redis = await startRedis();
+  const server = new RedisCommandServer({
+    url: redis.url,
+    node: "hub",
+    handler: (req) => Promise.resolve({ id: req.id, ok: true }),
+  });
+  const client = new RedisCommandClient({ url: redis.url });
+  try {
+    await server.start();
+    assert.equal((await client.send("hub", { type: "buzzer", pattern: "single" }, 2000)).ok, true);
+    await redis.kill();
+    const down = await client.send("hub", { type: "buzzer", pattern: "single" }, 500);
+    assert.equal(down.code, "unreachable");
+    await redis.start();
+    // The server replaces its broken connections within a poll round; the first send gets through.
+    const r = await client.send("hub", { type: "buzzer", pattern: "single" }, 3000);
+    assert.equal(r.ok, true, r.error ?? "");
+  } finally {
+    await client.close();
+    await server.stop();
+    await redis.stop();
+  }
+});

@@ -70,7 +70,7 @@ export class RedisCommandClient implements CommandClient {
 
   async #mainClient(): Promise<Client> {
     if (this.#main?.isReady) return this.#main;
-    this.#main?.destroy();
+    destroy(this.#main);
     this.#main = null;
     this.#main = await this.#connect();
     return this.#main;
@@ -80,7 +80,7 @@ export class RedisCommandClient implements CommandClient {
     while (this.#idle.length) {
       const c = this.#idle.pop()!;
       if (c.isReady) return c;
-      c.destroy();
+      destroy(c);
     }
     return await this.#connect();
   }
@@ -104,14 +104,14 @@ export class RedisCommandClient implements CommandClient {
       const got = await waiter.blPop(resultKey(id), Math.max(timeoutMs, 1) / 1000);
       this.#busy.delete(waiter);
       if (!this.#closed) this.#idle.push(waiter);
-      else waiter.destroy();
+      else destroy(waiter);
       waiter = null;
       if (!got) return commandFailure(id, "timeout", `Cannot ${what}: no answer within ${timeoutMs} ms`);
       return JSON.parse(got.element) as CommandResult;
     } catch (e) {
       if (waiter) {
         this.#busy.delete(waiter);
-        waiter.destroy();
+        destroy(waiter);
       }
       const reason = this.#closed
         ? "client is closed"
@@ -123,10 +123,10 @@ export class RedisCommandClient implements CommandClient {
   /** Close every connection; pending sends resolve `unreachable`. */
   close(): Promise<void> {
     this.#closed = true;
-    for (const c of [...this.#idle, ...this.#busy]) c.destroy();
+    for (const c of [...this.#idle, ...this.#busy]) destroy(c);
     this.#idle = [];
     this.#busy.clear();
-    this.#main?.destroy();
+    destroy(this.#main);
     this.#main = null;
     return Promise.resolve();
   }
@@ -156,17 +156,27 @@ export class RedisCommandServer {
     this.#opts = options;
   }
 
+  /**
+   * A fresh connection that fails instead of reconnecting or queueing: the loop below replaces a
+   * broken connection itself (a BLPOP queued inside node-redis across a reconnect was seen to
+   * never run).
+   */
+  async #make(): Promise<Client> {
+    const c = createClient({
+      url: this.#opts.url,
+      disableOfflineQueue: true,
+      socket: { connectTimeout: 2000, reconnectStrategy: false },
+    });
+    c.on("error", () => {/* surfaced by the failing command */});
+    await c.connect();
+    return c;
+  }
+
   /** Connect and start serving; resolves once connected. */
   async start(): Promise<void> {
     if (this.#running) return;
-    const make = async () => {
-      const c = createClient({ url: this.#opts.url });
-      c.on("error", () => {/* the client reconnects by itself */});
-      await c.connect();
-      return c;
-    };
-    this.#writer = await make();
-    this.#blocking = await make();
+    this.#writer = await this.#make();
+    this.#blocking = await this.#make();
     this.#running = true;
     this.#loop = this.#serve();
   }
@@ -176,10 +186,13 @@ export class RedisCommandServer {
     while (this.#running) {
       let raw: string;
       try {
-        const got = await this.#blocking!.blPop(key, this.#opts.pollSeconds ?? 1);
+        this.#blocking ??= await this.#make();
+        const got = await this.#blocking.blPop(key, this.#opts.pollSeconds ?? 1);
         if (!got) continue;
         raw = got.element;
       } catch {
+        destroy(this.#blocking);
+        this.#blocking = null;
         if (!this.#running) return;
         await new Promise((r) => setTimeout(r, 200));
         continue;
@@ -213,11 +226,17 @@ export class RedisCommandServer {
   }
 
   async #reply(result: CommandResult): Promise<void> {
-    try {
-      const key = resultKey(result.id);
-      await this.#writer!.multi().rPush(key, JSON.stringify(result)).expire(key, 60).exec();
-    } catch {
-      // The client times out and reports it; nothing else to do here.
+    const key = resultKey(result.id);
+    for (let attempt = 0; attempt < 2; attempt++) {
+      try {
+        this.#writer ??= await this.#make();
+        await this.#writer.multi().rPush(key, JSON.stringify(result)).expire(key, 60).exec();
+        return;
+      } catch {
+        // A connection broken since the last reply: one retry on a fresh one, then the client times out.
+        destroy(this.#writer);
+        this.#writer = null;
+      }
     }
   }
 
@@ -225,11 +244,19 @@ export class RedisCommandServer {
   async stop(): Promise<void> {
     if (!this.#running) return;
     this.#running = false;
-    this.#blocking?.destroy();
+    destroy(this.#blocking);
     await this.#loop;
-    this.#writer?.destroy();
+    destroy(this.#blocking);
+    destroy(this.#writer);
     this.#blocking = this.#writer = null;
   }
+}
+
+/** Close a connection that may already be closed (node-redis throws on a second destroy). */
+function destroy(c: Client | null | undefined): void {
+  try {
+    c?.destroy();
+  } catch { /* closed already */ }
 }
 
 function errorText(e: unknown): string {
