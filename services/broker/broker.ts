@@ -51,6 +51,8 @@ export interface SchedulerLike {
   start(): void;
   stop(): void | Promise<void>;
   states(): Record<string, SchedulerState>;
+  /** Told each cycle's duration, so an overrun slows low-priority work first. */
+  reportCycle?(durationMs: number): void;
 }
 
 /** An emitter that can be told the cycle number. */
@@ -166,6 +168,7 @@ export class Broker {
         o.emitter.emit("error", { source: "shm", message: String((e as Error)?.message ?? e) });
       }
       const duration = performance.now() - t0;
+      this.#scheduler.reportCycle?.(duration);
       o.emitter.emit("cycle.end", { duration_ms: Math.round(duration * 1000) / 1000 });
       if (duration > o.intervalMs) {
         o.emitter.emit("cycle.overrun", { duration_ms: duration, budget_ms: o.intervalMs });

@@ -102,6 +102,7 @@ class ManualScheduler implements SchedulerLike {
   added: { id: string; dependsOn?: string[] }[] = [];
   producedBy: string[] = [];
   demanded: string[] = [];
+  cycles: number[] = [];
   constructor(readonly run: (id: string, item: WorkItem) => Promise<void>) {}
   add(spec: { id: string; cadenceMs: number; priority: number; dependsOn?: string[] }) {
     this.added.push(spec);
@@ -119,6 +120,9 @@ class ManualScheduler implements SchedulerLike {
   stop() {}
   states(): Record<string, SchedulerState> {
     return {};
+  }
+  reportCycle(ms: number) {
+    this.cycles.push(ms);
   }
 }
 
@@ -186,6 +190,7 @@ Deno.test("Broker.start() schedules every plugin with its dependencies and write
     assert.equal(r.state.writes.length, 1);
     assert.deepEqual(r.events.slice(0, 2).map((e) => e.type), ["daemon.start", "cycle.start"]);
     assert.equal(r.shows.length, 1, "the strip is synced once per cycle");
+    assert.equal(r.scheduler().cycles.length, 1, "the cycle's duration reaches the scheduler");
   } finally {
     await r.broker.stop();
   }
