@@ -1,0 +1,59 @@
+import assert from "node:assert/strict";
+import { io } from "socket.io-client";
+import { LocalCommandBus } from "../services/commands/mod.ts";
+import { createEvents } from "../services/events/mod.ts";
+import { createHub } from "../services/hub/mod.ts";
+import { MemorySharedState } from "../services/shm/mod.ts";
+import { startRedis } from "./_redis.ts";
+
+async function until(cond: () => boolean | Promise<boolean>, ms = 5000): Promise<void> {
+  const end = Date.now() + ms;
+  while (!(await cond())) {
+    if (Date.now() > end) throw new Error("Cannot wait for condition: timed out");
+    await new Promise((r) => setTimeout(r, 10));
+  }
+}
+
+Deno.test("live feed over Redis: a broker's events in another connection reach socket.io clients, catch-up from the stream", async () => {
+  const redis = await startRedis();
+  const broker = createEvents({ redisUrl: redis.url, node: "pi4" });
+  const hubEvents = createEvents({ redisUrl: redis.url, node: "hub" });
+  const hub = createHub({
+    node: "hub",
+    state: new MemorySharedState({ node: "hub" }),
+    events: hubEvents.log,
+    emit: hubEvents.emitter,
+    commands: new LocalCommandBus(),
+    tokens: { write: "w", spokes: {} },
+    pageToken: "p",
+  });
+  const server = await hub.listen(0);
+  const socket = io(`http://127.0.0.1:${server.port}`, {
+    transports: ["websocket"],
+    auth: { token: "p" },
+    reconnection: false,
+    autoConnect: false,
+  });
+  try {
+    for (let i = 0; i < 3; i++) broker.emitter.emit("reading", { i });
+    await until(async () => (await hubEvents.log.latest(3)).length === 3);
+    const got: Array<{ type: string; node: string; data: { i: number } }> = [];
+    socket.on("event", (e) => got.push(e));
+    const connected = new Promise<void>((r) => socket.once("connect", () => r()));
+    socket.connect();
+    await connected;
+    await until(() => got.length === 3);
+    assert.deepEqual(got.map((e) => [e.node, e.data.i]), [["pi4", 0], ["pi4", 1], ["pi4", 2]]);
+    broker.emitter.emit("plugin.error", { i: 3 });
+    await until(() => got.length === 4);
+    assert.equal(got[3].type, "plugin.error");
+    const res = await (await hub.app.request("/api/events?type=plugin.")).json();
+    assert.deepEqual(res.events.map((e: { data: { i: number } }) => e.data.i), [3]);
+  } finally {
+    socket.close();
+    await hub.close();
+    await hubEvents.close();
+    await broker.close();
+    await redis.stop();
+  }
+});
