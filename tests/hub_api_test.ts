@@ -472,3 +472,28 @@ test("over a real socket: chunked oversized body → 413, malformed JSON → 400
     await hub.close();
   }
 });
+
+Deno.test("a shared state that hangs does not hang the API: the local node just ages", async () => {
+  const log = new TestEventLog("hub");
+  const hub = createHub({
+    node: "hub",
+    state: {
+      kind: "stuck",
+      read: () => new Promise(() => {}),
+      write: () => Promise.resolve(),
+      close: () => Promise.resolve(),
+    },
+    events: log,
+    emit: log,
+    commands: new LocalCommandBus(),
+    tokens: { write: null, spokes: {} },
+  });
+  const t0 = Date.now();
+  const res = await hub.app.request("/api/nodes");
+  assert.equal(res.status, 200);
+  assert.ok(Date.now() - t0 < 3000);
+  assert.deepEqual((await res.json()).nodes.map((n: { id: string; status: string }) => [n.id, n.status]), [[
+    "hub",
+    "offline",
+  ]]);
+});

@@ -128,7 +128,7 @@ export function createCore(options: HubOptions, safeEqual: (a: string, b: string
       refreshing = (async () => {
         for (const n of localNodes) {
           try {
-            const s = await options.state.read(n);
+            const s = await readWithin(options.state, n, 1000);
             if (s) {
               registry.observe({ ...s, node: n }, n === options.node ? (options.role ?? "hub") : "local");
             }
@@ -189,6 +189,17 @@ export function createCore(options: HubOptions, safeEqual: (a: string, b: string
     },
   };
   return core;
+}
+
+/** `state.read(node)`, or null after `ms`: a shared state that hangs must not hang the API. */
+async function readWithin(state: SharedState, node: string, ms: number): Promise<Snapshot | null> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const late = new Promise<null>((resolve) => (timer = setTimeout(() => resolve(null), ms)));
+  try {
+    return await Promise.race([state.read(node), late]);
+  } finally {
+    clearTimeout(timer);
+  }
 }
 
 function eventToLine(e: EventEnvelope): LogLine {
