@@ -68,6 +68,15 @@ else
   guest_cmd="cd '$root' && deno test --allow-all --no-lock --no-config --no-check tests/kernel/*_kernel.ts"
 fi
 
+# The guest's one writable directory (a tmpfs over the read-only host root). It must not hide the
+# checkout: CI may clone under /tmp, so pick the first candidate that is not a parent of $root.
+scratch=""
+for d in /tmp /run /var/tmp /mnt; do
+  case "$root/" in "$d"/*) continue ;; esac
+  scratch=$d
+  break
+done
+
 cat >"$stage/init" <<INIT
 #!/bin/busybox sh
 /bin/busybox --install -s /bin
@@ -85,11 +94,9 @@ r=/mnt/root
 mount -t proc proc \$r/proc
 mount -t sysfs sys \$r/sys
 mount -t devtmpfs dev \$r/dev
-mount -t tmpfs tmp \$r/tmp
-mount -t tmpfs run \$r/run 2>/dev/null
-mount -t tmpfs home \$r/root 2>/dev/null
+mount -t tmpfs scratch \$r$scratch
 echo "KERNEL_GUEST booted \$(uname -r) in \$(cut -d' ' -f1 /proc/uptime)s"
-chroot \$r /bin/sh -c "export HOME=/tmp/home DENO_DIR=/tmp/deno NO_COLOR=1 PATH=/usr/local/bin:/usr/bin:/bin:/usr/sbin:/sbin; mkdir -p /tmp/home; $guest_cmd"
+chroot \$r /bin/sh -c "export HOME=$scratch/home DENO_DIR=$scratch/deno TMPDIR=$scratch/tmp NO_COLOR=1 PATH=/usr/local/bin:/usr/bin:/bin:/usr/sbin:/sbin; mkdir -p $scratch/home $scratch/tmp; $guest_cmd"
 echo "KERNEL_GUEST_RC=\$?"
 poweroff -f
 INIT
