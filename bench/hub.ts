@@ -1,10 +1,8 @@
 /**
  * Hub: `/api/readings` throughput and p99 under 50 connections (autocannon) against a bare
  * `Deno.serve` returning the same bytes; live-feed delivery latency (p50/p99) to 100 and 500
- * socket.io clients at 100 events/s, with the hub's peak RSS (kernel `VmHWM`), for per-event
- * (`event`, the dashboard's mode) and batch (`events` arrays) clients, and a burst of 1 000
- * events. The hub and the peers each run in their own process; load and clients run here
- * (clients spread over worker threads).
+ * socket.io clients at 100 events/s, with the hub's peak RSS (kernel `VmHWM`). The hub and the
+ * peer each run in their own process; load and clients run here.
  *
  * `deno run -A bench/hub.ts`
  *
@@ -200,10 +198,6 @@ function clientWorker(): void {
           s.on("event", (e: { type: string; data: { sent: number } }) => {
             if (e.type === "bench.tick") lat.push(performance.timeOrigin + performance.now() - e.data.sent);
           });
-          s.on("events", (list: Array<{ type: string; data: { sent: number } }>) => {
-            const now = performance.timeOrigin + performance.now();
-            for (const e of list) if (e.type === "bench.tick") lat.push(now - e.data.sent);
-          });
           s.on("lagging", () => lagging++);
           s.once("connect", () => resolve());
           s.once("connect_error", reject);
@@ -236,7 +230,6 @@ async function feedLatency(
   rate = 100,
   seconds = 5,
   label = `${clients} clients @ ${rate} ev/s`,
-  batch = false,
 ): Promise<BenchRow[]> {
   const hub = await startHub(["--bench", "--page-token", "bench"]);
   const workers = Array.from(
@@ -247,7 +240,7 @@ async function feedLatency(
     const base = `http://127.0.0.1:${hub.port}`;
     const share = (i: number) =>
       Math.floor(clients / CLIENT_WORKERS) + (i < clients % CLIENT_WORKERS ? 1 : 0);
-    await Promise.all(workers.map((w, i) => ask(w, { op: "connect", base, clients: share(i), batch })));
+    await Promise.all(workers.map((w, i) => ask(w, { op: "connect", base, clients: share(i) })));
     const baseRss = await peakRssMb(hub.proc.pid);
     const cpu0 = await cpuSeconds(hub.proc.pid);
     const t0 = performance.now();
@@ -298,10 +291,8 @@ async function feedLatency(
 export async function benchHub(): Promise<BenchRow[]> {
   const rows = [...await readingsThroughput()];
   for (const n of [100, 500]) rows.push(...await feedLatency(n));
-  rows.push(...await feedLatency(500, 100, 5, "500 batch clients @ 100 ev/s", true));
   // A burst of 1 000 events at once to 500 clients: what a spike costs in hub memory.
   rows.push(...await feedLatency(500, 100_000, 0.01, "burst of 1000 events to 500 clients"));
-  rows.push(...await feedLatency(500, 100_000, 0.01, "burst of 1000 events to 500 batch clients", true));
   return rows;
 }
 

@@ -242,36 +242,3 @@ Deno.test("live feed: a client that stops reading is told it is lagging and drop
     await t.close();
   }
 });
-
-Deno.test("live feed: batch clients get one `events` array per burst, filtered, with catch-up and replay as arrays", async () => {
-  const t = await start();
-  try {
-    for (let i = 0; i < 5; i++) t.log.emit("reading", { i });
-    await t.stored(5);
-    const s = t.connect("page-token", { auth: { token: "page-token", batch: true } });
-    const batches: Array<Array<{ type: string; data: { i: number } }>> = [];
-    s.on("events", (list) => batches.push(list));
-    const single = collect(s);
-    await once(s, "connect");
-    await until(() => batches.length === 1);
-    assert.equal(batches[0].length, 5);
-    for (let i = 5; i < 105; i++) t.log.emit(i % 2 ? "plugin.error" : "reading", { i });
-    await until(() => batches.flat().length === 105);
-    assert.ok(batches.length <= 10, `${batches.length} messages for 100 events`);
-    assert.equal(single.length, 0);
-    await s.emitWithAck("subscribe", { types: ["plugin."] });
-    t.log.emit("reading", { i: 200 });
-    t.log.emit("plugin.reload", { i: 201 });
-    await until(() => batches.flat().some((e) => e.data.i === 201));
-    assert.equal(batches.flat().some((e) => e.data.i === 200), false);
-    const n = batches.length;
-    assert.deepEqual(await s.emitWithAck("replay", { count: 3 }), { ok: true, count: 1 });
-    await until(() => batches.length === n + 1);
-    assert.equal(t.server.feed.batchRooms, 1);
-    s.close();
-    await until(() => t.server.feed.clients === 0);
-    assert.equal(t.server.feed.batchRooms, 0);
-  } finally {
-    await t.close();
-  }
-});

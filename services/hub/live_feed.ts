@@ -6,10 +6,7 @@
  * is sent `lagging` and is disconnected once that is flushed (or after a grace period).
  *
  * Wire protocol (server → client): `event` EventEnvelope · `replayed` `{count}` · `subscribed`
- * `{types}` · `feed_error` `{error, field, problem}` · `lagging` `{pending, limit}`. A client that
- * connects with `auth: { token, batch: true }` gets `events` EventEnvelope[] instead of `event`:
- * everything that arrived in one turn of the event loop as one message (a burst of 1 000 events
- * is one frame per client instead of 1 000).
+ * `{types}` · `feed_error` `{error, field, problem}` · `lagging` `{pending, limit}`.
  *
  * @module
  */
@@ -39,16 +36,10 @@ export interface LiveFeedOptions {
 interface ClientState {
   types: string[];
   lagging: boolean;
-  /** Wants `events` arrays (one message per burst) instead of one `event` per event. */
-  batch: boolean;
-  /** The batch room it is counted in. */
-  batchRoom: string | null;
 }
 
 const ALL = "feed:all";
 const room = (prefix: string) => `feed:type:${prefix}`;
-const BATCH = "feed:batch:";
-const batchRoom = (types: string[]) => BATCH + JSON.stringify([...types].sort());
 
 /** Token of a handshake: `auth.token`, else `Authorization: Bearer`. */
 function handshakeToken(socket: Socket): string | null {
@@ -69,11 +60,6 @@ export class LiveFeed {
   #state = new Map<string, ClientState>();
   #timers = new Set<ReturnType<typeof setTimeout>>();
   #dropped = 0;
-  /** Batch rooms (by subscription set) and how many clients hold each. */
-  #batchRooms = new Map<string, { types: string[]; clients: number }>();
-  /** Events waiting for the next batch flush. */
-  #pending: EventEnvelope[] = [];
-  #flushTimer: ReturnType<typeof setTimeout> | null = null;
 
   constructor(server: HttpServer, options: LiveFeedOptions) {
     this.#opts = {
@@ -104,34 +90,18 @@ export class LiveFeed {
     return this.io.of("/").sockets.size;
   }
 
-  /** Batch rooms in use (for tests and metrics). */
-  get batchRooms(): number {
-    return this.#batchRooms.size;
-  }
-
   /** Clients dropped for lagging since start. */
   get lagDrops(): number {
     return this.#dropped;
   }
 
   async #onConnection(socket: Socket): Promise<void> {
-    const batch = (socket.handshake.auth as Record<string, unknown> | undefined)?.batch === true;
-    const state: ClientState = { types: [], lagging: false, batch, batchRoom: null };
+    const state: ClientState = { types: [], lagging: false };
     this.#state.set(socket.id, state);
     if (socket.recovered) {
       // Rooms are restored by socket.io; rebuild our bookkeeping from them.
-      const b = [...socket.rooms].find((r) => r.startsWith(BATCH));
-      if (b) {
-        state.batch = true;
-        state.types = JSON.parse(b.slice(BATCH.length));
-        socket.leave(b);
-        this.#joinBatch(socket, state, state.types);
-      } else {
-        state.types = [...socket.rooms].filter((r) => r.startsWith("feed:type:")).map((r) => r.slice(10));
-        for (const t of state.types) this.#prefixes.set(t, (this.#prefixes.get(t) ?? 0) + 1);
-      }
-    } else if (batch) {
-      this.#joinBatch(socket, state, []);
+      state.types = [...socket.rooms].filter((r) => r.startsWith("feed:type:")).map((r) => r.slice(10));
+      for (const t of state.types) this.#prefixes.set(t, (this.#prefixes.get(t) ?? 0) + 1);
     } else {
       socket.join(ALL);
     }
@@ -143,7 +113,7 @@ export class LiveFeed {
     socket.on("replay", (msg: unknown, ack?: unknown) => this.#onReplay(socket, msg, ack));
     if (!socket.recovered) {
       try {
-        this.#send(socket, state, await this.#opts.events.latest(this.#opts.catchUp));
+        for (const e of await this.#opts.events.latest(this.#opts.catchUp)) socket.emit("event", e);
       } catch (e) {
         socket.emit("feed_error", {
           error: `Cannot send catch-up events: ${(e as Error).message}`,
@@ -154,40 +124,7 @@ export class LiveFeed {
     }
   }
 
-  #joinBatch(socket: Socket, state: ClientState, types: string[]): void {
-    const name = batchRoom(types);
-    const r = this.#batchRooms.get(name) ?? { types: [...types], clients: 0 };
-    r.clients++;
-    this.#batchRooms.set(name, r);
-    state.batchRoom = name;
-    socket.join(name);
-  }
-
-  #leaveBatch(socket: Socket, state: ClientState): void {
-    const name = state.batchRoom;
-    if (name === null) return;
-    state.batchRoom = null;
-    socket.leave(name);
-    const r = this.#batchRooms.get(name);
-    if (r && --r.clients <= 0) this.#batchRooms.delete(name);
-  }
-
-  /** Send `events` to one client in its mode: one `events` array, or one `event` each. */
-  #send(socket: Socket, state: ClientState, events: EventEnvelope[]): void {
-    if (state.batch) {
-      if (events.length) socket.emit("events", events);
-    } else {
-      for (const e of events) socket.emit("event", e);
-    }
-  }
-
   #setTypes(socket: Socket, state: ClientState, types: string[]): void {
-    if (state.batch) {
-      this.#leaveBatch(socket, state);
-      state.types = types;
-      if (!state.lagging && socket.connected) this.#joinBatch(socket, state, types);
-      return;
-    }
     for (const t of state.types) {
       socket.leave(room(t));
       const n = (this.#prefixes.get(t) ?? 1) - 1;
@@ -224,7 +161,7 @@ export class LiveFeed {
     const unique = [...new Set(types as string[])].filter((t) => t !== "");
     if (state.lagging) return;
     this.#setTypes(socket, state, unique);
-    if (!state.batch && unique.length === 0) socket.join(ALL);
+    if (unique.length === 0) socket.join(ALL);
     else socket.leave(ALL);
     if (typeof ack === "function") ack({ ok: true, types: unique });
     socket.emit("subscribed", { types: unique });
@@ -266,7 +203,7 @@ export class LiveFeed {
     }
     const types = state?.types ?? [];
     const wanted = types.length ? events.filter((e) => types.some((t) => e.type.startsWith(t))) : events;
-    if (state) this.#send(socket, state, wanted);
+    for (const e of wanted) socket.emit("event", e);
     if (typeof ack === "function") ack({ ok: true, count: wanted.length });
     socket.emit("replayed", { count: wanted.length });
   }
@@ -276,23 +213,6 @@ export class LiveFeed {
     const rooms = [ALL];
     for (const p of this.#prefixes.keys()) if (e.type.startsWith(p)) rooms.push(room(p));
     this.io.to(rooms).emit("event", e);
-    if (this.#batchRooms.size) {
-      this.#pending.push(e);
-      this.#flushTimer ??= setTimeout(() => this.#flush(), 0);
-    }
-  }
-
-  /** One `events` message per batch room with what arrived since the last flush. */
-  #flush(): void {
-    this.#flushTimer = null;
-    const pending = this.#pending;
-    this.#pending = [];
-    for (const [name, r] of this.#batchRooms) {
-      const mine = r.types.length
-        ? pending.filter((e) => r.types.some((t) => e.type.startsWith(t)))
-        : pending;
-      if (mine.length) this.io.to(name).emit("events", mine);
-    }
   }
 
   /** Stop feeding clients whose engine buffer is over the cap; tell them; disconnect after the flush. */
@@ -305,7 +225,6 @@ export class LiveFeed {
       state.lagging = true;
       this.#dropped++;
       this.#setTypes(socket, state, []);
-      if (state.batch) this.#leaveBatch(socket, state);
       socket.leave(ALL);
       this.#opts.onLagging?.(socket.id, pending);
       socket.emit("lagging", { pending, limit: this.#opts.maxPending });
@@ -323,8 +242,6 @@ export class LiveFeed {
   /** Disconnect everyone and stop following the event log. */
   async close(): Promise<void> {
     this.#unsubscribe();
-    if (this.#flushTimer) clearTimeout(this.#flushTimer);
-    this.#flushTimer = null;
     for (const t of this.#timers) clearTimeout(t);
     this.#timers.clear();
     await new Promise<void>((resolve) => this.io.close(() => resolve()));
