@@ -48,7 +48,7 @@ import {
   UnixCommandClient,
   UnixCommandServer,
 } from "./services/commands/mod.ts";
-import { SpokePusher } from "./services/spoke/mod.ts";
+import { commandRunner, SpokePusher } from "./services/spoke/mod.ts";
 import { createHub } from "./services/hub/mod.ts";
 
 const ROOT = dirname(fileURLToPath(import.meta.url));
@@ -280,7 +280,7 @@ async function startBroker(
       bufferMax: config.cluster.buffer_max,
       source: () => broker.snapshot(),
       emit: emitter,
-      onCommands: (reqs) => Promise.all(reqs.map(handler)),
+      onCommands: commandRunner(handler),
     });
     pusher.start();
     closers.push(() => pusher.stop());

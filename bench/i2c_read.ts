@@ -13,17 +13,9 @@ import { LinuxI2cBus } from "../hal/linux/i2c_bus.ts";
 import { I2C_SLAVE, I2C_SMBUS } from "../hal/linux/ioctl.ts";
 import { planTransfer, type SmbusPlan } from "../hal/linux/i2c_plan.ts";
 import { I2cStructs } from "../hal/linux/i2c_structs.ts";
+import type { BenchRow } from "./row.ts";
 
-/** One row of the bench table. */
-export interface BenchRow {
-  name: string;
-  value: number;
-  unit: string;
-  peer?: string;
-  peerValue?: number;
-  ratio?: number;
-  spread?: string;
-}
+export type { BenchRow };
 
 /** One measurement line from the guest. */
 interface Sample {

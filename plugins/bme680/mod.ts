@@ -8,7 +8,7 @@
  *
  * @module
  */
-import { definePlugin, type PluginContext, type Reading } from "../sdk/mod.ts";
+import { bestEffort, definePlugin, numberSetting, type PluginContext, type Reading } from "../sdk/mod.ts";
 import { Bme680 } from "./driver.ts";
 import {
   freshIaqState,
@@ -31,18 +31,6 @@ const UNITS = {
   gas_resistance: "Ω",
   iaq: "IAQ",
 };
-
-function numberSetting(ctx: PluginContext, name: string, fallback: number, min: number, max: number): number {
-  const v = ctx.settings[name] ?? fallback;
-  if (typeof v !== "number" || !Number.isFinite(v) || v < min || v > max) {
-    throw new RangeError(
-      `Cannot configure plugin "${ctx.id}": setting "${name}" must be a number in ${min}..${max}, got ${
-        JSON.stringify(v)
-      }`,
-    );
-  }
-  return v;
-}
 
 /** Parsed settings. */
 interface Settings {
@@ -85,25 +73,16 @@ export function createBme680Plugin() {
   let lastAlarmAt = -Infinity;
 
   /** LED and buzzer are courtesies: a refused grant is logged, the reading still goes out. */
-  async function signal(ctx: PluginContext, what: string, act: () => Promise<void>): Promise<void> {
-    try {
-      await act();
-    } catch (e) {
-      // By name: the sandbox raises its own copy of the class, not the bundled one.
-      if (!(e instanceof Error) || e.name !== "CapabilityError") throw e;
-      ctx.log.warn(`Cannot ${what}: ${e.message}`);
-    }
-  }
 
   async function indicate(ctx: PluginContext, status: IaqStatus): Promise<void> {
     const [r, g, b] = IAQ_COLOURS[status];
-    if (ctx.led) await signal(ctx, `set LED ${settings.led}`, () => ctx.led!.set(settings.led, r, g, b));
+    if (ctx.led) await bestEffort(ctx, `set LED ${settings.led}`, () => ctx.led!.set(settings.led, r, g, b));
     const now = ctx.clock.now();
     if (
       status === "bad" && ctx.buzzer && (alarmStatus !== "bad" || now - lastAlarmAt >= settings.alarmRepeatMs)
     ) {
       lastAlarmAt = now;
-      await signal(ctx, "sound the buzzer", () => ctx.buzzer!.beep("triple"));
+      await bestEffort(ctx, "sound the buzzer", () => ctx.buzzer!.beep("triple"));
     }
     alarmStatus = status;
   }

@@ -8,7 +8,7 @@
  *
  * @module
  */
-import { definePlugin, type PluginContext, type Reading } from "../sdk/mod.ts";
+import { bestEffort, definePlugin, numberSetting, type PluginContext, type Reading } from "../sdk/mod.ts";
 
 /** A two-sided alarm with hysteresis: enters at a threshold, clears only `band` past it. */
 export class Deadband {
@@ -45,39 +45,20 @@ interface Settings {
   humidity: Deadband;
 }
 
-function setting(
-  ctx: PluginContext,
-  name: string,
-  fallback: number,
-  min: number,
-  max: number,
-  int = false,
-): number {
-  const v = ctx.settings[name] ?? fallback;
-  if (typeof v !== "number" || !Number.isFinite(v) || v < min || v > max || (int && !Number.isInteger(v))) {
-    throw new RangeError(
-      `Cannot configure plugin "${ctx.id}": setting "${name}" must be ${
-        int ? "an integer" : "a number"
-      } in ${min}..${max}, got ${JSON.stringify(v)}`,
-    );
-  }
-  return v;
-}
-
 function readSettings(ctx: PluginContext): Settings {
-  const band = setting(ctx, "band", 2, 0, 20);
-  const highT = setting(ctx, "high_temp", 30, -40, 80);
-  const lowT = setting(ctx, "low_temp", 15, -40, 80);
-  const highH = setting(ctx, "high_humidity", 70, 0, 100);
-  const lowH = setting(ctx, "low_humidity", 25, 0, 100);
+  const band = numberSetting(ctx, "band", 2, 0, 20);
+  const highT = numberSetting(ctx, "high_temp", 30, -40, 80);
+  const lowT = numberSetting(ctx, "low_temp", 15, -40, 80);
+  const highH = numberSetting(ctx, "high_humidity", 70, 0, 100);
+  const lowH = numberSetting(ctx, "low_humidity", 25, 0, 100);
   if (lowT + band >= highT - band || lowH + band >= highH - band) {
     throw new RangeError(
       `Cannot configure plugin "${ctx.id}": low and high thresholds overlap once the band of ${band} is applied`,
     );
   }
   return {
-    pin: setting(ctx, "pin", 4, 0, 63, true),
-    led: setting(ctx, "led", 1, 0, 255, true),
+    pin: numberSetting(ctx, "pin", 4, 0, 63, true),
+    led: numberSetting(ctx, "led", 1, 0, 255, true),
     temp: new Deadband(highT, lowT, band),
     humidity: new Deadband(highH, lowH, band),
   };
@@ -87,16 +68,6 @@ function readSettings(ctx: PluginContext): Settings {
 export function createDht22Plugin() {
   let settings: Settings | null = null;
   let tempAlarm: "high" | "low" | "normal" = "normal";
-
-  async function courtesy(ctx: PluginContext, what: string, act: () => Promise<void>): Promise<void> {
-    try {
-      await act();
-    } catch (e) {
-      // By name: the sandbox raises its own copy of the class, not the bundled one.
-      if (!(e instanceof Error) || e.name !== "CapabilityError") throw e;
-      ctx.log.warn(`Cannot ${what}: ${e.message}`);
-    }
-  }
 
   return definePlugin({
     init(ctx: PluginContext) {
@@ -126,9 +97,9 @@ export function createDht22Plugin() {
         ? DHT22_COLOURS.warm
         : DHT22_COLOURS.normal;
       if (ctx.led) {
-        await courtesy(ctx, `set LED ${s.led}`, () => ctx.led!.set(s.led, colour[0], colour[1], colour[2]));
+        await bestEffort(ctx, `set LED ${s.led}`, () => ctx.led!.set(s.led, colour[0], colour[1], colour[2]));
       }
-      if (entering && ctx.buzzer) await courtesy(ctx, "sound the buzzer", () => ctx.buzzer!.beep("triple"));
+      if (entering && ctx.buzzer) await bestEffort(ctx, "sound the buzzer", () => ctx.buzzer!.beep("triple"));
       return [{
         sensor: "dht22",
         values: {

@@ -232,3 +232,55 @@ export class CapabilityError extends Error {
     super(message);
   }
 }
+
+/**
+ * A numeric plugin setting from `[plugins.<id>.settings]`, with a default and a range.
+ *
+ * @param ctx the plugin's context
+ * @param name setting key
+ * @param fallback value when the setting is absent
+ * @param min smallest allowed value
+ * @param max largest allowed value
+ * @param int whether the value must be an integer
+ * @returns the checked value
+ * @throws {RangeError} naming the plugin, the setting and what was given
+ */
+export function numberSetting(
+  ctx: Pick<PluginContext, "id" | "settings">,
+  name: string,
+  fallback: number,
+  min: number,
+  max: number,
+  int = false,
+): number {
+  const v = ctx.settings[name] ?? fallback;
+  if (typeof v !== "number" || !Number.isFinite(v) || v < min || v > max || (int && !Number.isInteger(v))) {
+    throw new RangeError(
+      `Cannot configure plugin "${ctx.id}": setting "${name}" must be ${
+        int ? "an integer" : "a number"
+      } in ${min}..${max}, got ${JSON.stringify(v)}`,
+    );
+  }
+  return v;
+}
+
+/**
+ * Run a courtesy capability call (an LED colour, a beep) whose refusal must not cost the reading:
+ * a {@link CapabilityError} is logged as a warning, anything else is rethrown.
+ *
+ * @param ctx the plugin's context (for its log)
+ * @param what what was attempted, e.g. `set LED 2`
+ * @param act the call
+ */
+export async function bestEffort(
+  ctx: Pick<PluginContext, "log">,
+  what: string,
+  act: () => Promise<void>,
+): Promise<void> {
+  try {
+    await act();
+  } catch (e) {
+    if (!(e instanceof CapabilityError)) throw e;
+    ctx.log.warn(`Cannot ${what}: ${e.message}`);
+  }
+}

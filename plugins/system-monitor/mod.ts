@@ -7,7 +7,7 @@
  *
  * @module
  */
-import { definePlugin, type PluginContext, type Reading } from "../sdk/mod.ts";
+import { bestEffort, definePlugin, numberSetting, type PluginContext, type Reading } from "../sdk/mod.ts";
 
 /** How far below `hot_c` the CPU must cool before the hot state ends. */
 export const HOT_BAND_C = 2;
@@ -24,23 +24,11 @@ interface Settings {
   hotC: number;
 }
 
-function setting(ctx: PluginContext, name: string, fallback: number, min: number, max: number): number {
-  const v = ctx.settings[name] ?? fallback;
-  if (typeof v !== "number" || !Number.isFinite(v) || v < min || v > max) {
-    throw new RangeError(
-      `Cannot configure plugin "${ctx.id}": setting "${name}" must be a number in ${min}..${max}, got ${
-        JSON.stringify(v)
-      }`,
-    );
-  }
-  return v;
-}
-
 function readSettings(ctx: PluginContext): Settings {
   const s = {
-    led: Math.trunc(setting(ctx, "led", 3, 0, 255)),
-    warmC: setting(ctx, "warm_c", 60, 0, 120),
-    hotC: setting(ctx, "hot_c", 75, 0, 120),
+    led: Math.trunc(numberSetting(ctx, "led", 3, 0, 255)),
+    warmC: numberSetting(ctx, "warm_c", 60, 0, 120),
+    hotC: numberSetting(ctx, "hot_c", 75, 0, 120),
   };
   if (s.warmC >= s.hotC) {
     throw new RangeError(
@@ -54,16 +42,6 @@ function readSettings(ctx: PluginContext): Settings {
 export function createSystemMonitorPlugin() {
   let settings: Settings | null = null;
   let hot = false;
-
-  async function courtesy(ctx: PluginContext, what: string, act: () => Promise<void>): Promise<void> {
-    try {
-      await act();
-    } catch (e) {
-      // By name: the sandbox raises its own copy of the class, not the bundled one.
-      if (!(e instanceof Error) || e.name !== "CapabilityError") throw e;
-      ctx.log.warn(`Cannot ${what}: ${e.message}`);
-    }
-  }
 
   return definePlugin({
     init(ctx: PluginContext) {
@@ -86,9 +64,9 @@ export function createSystemMonitorPlugin() {
       hot = hot ? cpuTemp > s.hotC - HOT_BAND_C : cpuTemp > s.hotC;
       if (hot !== wasHot) ctx.log.info(`CPU ${hot ? "running hot" : "cooled down"} at ${cpuTemp} °C`);
       const c = hot ? SYSTEM_COLOURS.hot : cpuTemp > s.warmC ? SYSTEM_COLOURS.warm : SYSTEM_COLOURS.normal;
-      if (ctx.led) await courtesy(ctx, `set LED ${s.led}`, () => ctx.led!.set(s.led, c[0], c[1], c[2]));
+      if (ctx.led) await bestEffort(ctx, `set LED ${s.led}`, () => ctx.led!.set(s.led, c[0], c[1], c[2]));
       if (hot && !wasHot && ctx.buzzer) {
-        await courtesy(ctx, "sound the buzzer", () => ctx.buzzer!.beepCount(2));
+        await bestEffort(ctx, "sound the buzzer", () => ctx.buzzer!.beepCount(2));
       }
       return [{
         sensor: "system",
