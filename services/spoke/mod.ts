@@ -5,6 +5,7 @@
  * @module
  */
 export {
+  commandRunner,
   type PusherClock,
   SpokePusher,
   type SpokePusherOptions,
