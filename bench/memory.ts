@@ -57,6 +57,9 @@ export async function benchMemory(): Promise<BenchRow[]> {
     const warm = treeRssMb(pid);
     await waitFor(`${HOUR_CYCLES} cycles`, async () => (await cycle()) >= HOUR_CYCLES, 300_000);
     const hour = treeRssMb(pid);
+    // A second hour shows whether memory is bounded (the event ring and caches full) or still growing.
+    await waitFor(`${2 * HOUR_CYCLES} cycles`, async () => (await cycle()) >= 2 * HOUR_CYCLES, 300_000);
+    const twoHours = treeRssMb(pid);
     const { plugins } = await (await fetch(`${svc.url}/api/plugins`)).json();
     const running = plugins.filter((p: { status: string }) => p.status === "running").length;
     return [
@@ -79,6 +82,16 @@ export async function benchMemory(): Promise<BenchRow[]> {
         peer: "after warm-up",
         peerValue: warm.total,
         ratio: hour.total / warm.total,
+      },
+      {
+        name: `RSS after ${2 * HOUR_CYCLES} cycles, two hour-equivalents (main ${
+          twoHours.main.toFixed(0)
+        } + sandbox ${twoHours.children.toFixed(0)})`,
+        value: twoHours.total,
+        unit: "MB",
+        peer: "after one hour-equivalent",
+        peerValue: hour.total,
+        ratio: twoHours.total / hour.total,
       },
     ];
   } finally {
