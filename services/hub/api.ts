@@ -10,7 +10,6 @@ import type { Command } from "../commands/mod.ts";
 import type { Snapshot } from "../shm/snapshot.ts";
 import type { HubCore } from "./core.ts";
 import { onError, RequestError, validate } from "./errors.ts";
-import { mountMcp } from "./mcp.ts";
 import {
   bearer,
   checkOrigin,
@@ -244,6 +243,10 @@ export function createApp(core: HubCore): Hono {
     return c.json({ ok: true, matched: core.queue.resolve(b.node, b.results) });
   });
 
-  mountMcp(app, core, { maxBody, origins });
+  // The MCP SDK is heavy (~28 MB resident): load it on the first /mcp request, not at start.
+  app.all("/mcp", limitBody(maxBody), checkOrigin(origins), async (c) => {
+    const { handleMcp } = await import("./mcp.ts");
+    return handleMcp(c, core);
+  });
   return app;
 }

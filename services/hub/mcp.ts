@@ -7,11 +7,11 @@
  */
 import { McpServer, ResourceTemplate } from "@modelcontextprotocol/sdk/server/mcp.js";
 import { WebStandardStreamableHTTPServerTransport } from "@modelcontextprotocol/sdk/server/webStandardStreamableHttp.js";
-import type { Hono } from "hono";
+import type { Context } from "hono";
 import { z } from "zod";
 import type { Command } from "../commands/mod.ts";
 import type { HubCore } from "./core.ts";
-import { bearer, checkOrigin, limitBody } from "./middleware.ts";
+import { bearer } from "./middleware.ts";
 
 type ToolResult = { content: Array<{ type: "text"; text: string }>; isError?: boolean };
 
@@ -147,20 +147,18 @@ export function buildMcpServer(core: HubCore, authorized: boolean): McpServer {
   return server;
 }
 
-/** Mount `/mcp` on `app`. */
-export function mountMcp(app: Hono, core: HubCore, opts: { maxBody: number; origins: string[] }): void {
-  app.all("/mcp", limitBody(opts.maxBody), checkOrigin(opts.origins), async (c) => {
-    const token = bearer(c);
-    const server = buildMcpServer(core, token !== null && core.canWrite(token));
-    const transport = new WebStandardStreamableHTTPServerTransport({
-      sessionIdGenerator: undefined,
-      enableJsonResponse: true,
-    });
-    await server.connect(transport);
-    try {
-      return await transport.handleRequest(c.req.raw);
-    } finally {
-      await server.close();
-    }
+/** Answer one MCP request (stateless streamable HTTP): a fresh server per request. */
+export async function handleMcp(c: Context, core: HubCore): Promise<Response> {
+  const token = bearer(c);
+  const server = buildMcpServer(core, token !== null && core.canWrite(token));
+  const transport = new WebStandardStreamableHTTPServerTransport({
+    sessionIdGenerator: undefined,
+    enableJsonResponse: true,
   });
+  await server.connect(transport);
+  try {
+    return await transport.handleRequest(c.req.raw);
+  } finally {
+    await server.close();
+  }
 }
