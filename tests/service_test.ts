@@ -4,6 +4,8 @@
  * @module
  */
 import assert from "node:assert/strict";
+import { createClient } from "redis";
+import { startRedis } from "./_redis.ts";
 import { freePort, ROOT, startService, waitFor } from "./e2e/_helpers.ts";
 
 function toml(stateDir: string, extra = ""): string {
@@ -142,4 +144,94 @@ Deno.test("a bad config stops start-up with one line naming file, key and proble
   } finally {
     await Deno.remove(dir, { recursive: true });
   }
+});
+
+Deno.test("broker and hub as separate processes without Redis: snapshot file and control socket", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "harvester-svc-" });
+  const broker = await startService({
+    name: "apart-broker",
+    mode: "broker",
+    toml: toml(dir),
+    waitHealth: false,
+  });
+  const hub = await startService({ name: "apart-hub", mode: "hub", toml: toml(dir) });
+  try {
+    await waitFor("the broker's readings through the snapshot file", async () => {
+      const body = await (await fetch(`${hub.url}/api/readings`)).json();
+      return body.readings.some((r: { id: string }) => r.id === "svc:dht22");
+    }, 15_000);
+    const res = await fetch(`${hub.url}/api/leds`, {
+      method: "POST",
+      headers: { authorization: "Bearer svc-token", "content-type": "application/json" },
+      body: JSON.stringify({ index: 7, r: 0, g: 0, b: 255 }),
+    });
+    const body = await res.json();
+    assert.equal(res.status, 200, JSON.stringify(body));
+    assert.equal(body.result.data.leds[7], "#0000ff", "the broker set the LED over the control socket");
+  } finally {
+    await hub.stop();
+    await broker.stop();
+    await Deno.remove(dir, { recursive: true }).catch(() => {});
+  }
+});
+
+Deno.test({
+  name: "broker and hub as separate processes over Redis: snapshot key, event stream, commands",
+  sanitizeResources: false,
+  fn: async () => {
+    const redis = await startRedis();
+    const dir = await Deno.makeTempDir({ prefix: "harvester-svc-" });
+    const env = { REDIS_URL: redis.url };
+    const auto = toml(dir).replace('backend = "file"', 'backend = "auto"');
+    const broker = await startService({
+      name: "redis-broker",
+      mode: "broker",
+      toml: auto,
+      env,
+      waitHealth: false,
+    });
+    const hub = await startService({ name: "redis-hub", mode: "hub", toml: auto, env });
+    const client = createClient({ url: redis.url });
+    client.on("error", () => {});
+    try {
+      await client.connect();
+      await waitFor(
+        "the snapshot key",
+        async () => (await client.get("harvester:snapshot:svc")) !== null,
+        15_000,
+      );
+      const snap = JSON.parse((await client.get("harvester:snapshot:svc"))!);
+      assert.equal(snap.node, "svc");
+      assert.equal(snap.leds.length, 11);
+      assert.deepEqual(await client.sMembers("harvester:nodes"), ["svc"]);
+      const entries = await client.xRange("harvester:stream", "-", "+", { COUNT: 200 });
+      const types = new Set(entries.map((e) => JSON.parse(e.message.event).type));
+      for (const t of ["daemon.start", "cycle.start", "cycle.end", "led.sync"]) {
+        assert.ok(types.has(t), `${t} in the stream`);
+      }
+      // The hub reads the broker's events from the stream and sends commands over Redis.
+      await waitFor("readings in the hub's event log", async () => {
+        const { events } = await (await fetch(`${hub.url}/api/events?type=reading&limit=5`)).json();
+        return events.length > 0;
+      }, 15_000);
+      const res = await fetch(`${hub.url}/api/buzzer`, {
+        method: "POST",
+        headers: { authorization: "Bearer svc-token", "content-type": "application/json" },
+        body: JSON.stringify({ pattern: "triple" }),
+      });
+      const body = await res.json();
+      assert.equal(res.status, 200, JSON.stringify(body));
+      assert.equal(body.result.data.played, true);
+      await waitFor("the buzzer event in the stream", async () => {
+        const tail = await client.xRevRange("harvester:stream", "+", "-", { COUNT: 100 });
+        return tail.some((e) => JSON.parse(e.message.event).type === "buzzer");
+      }, 10_000);
+    } finally {
+      client.destroy();
+      await hub.stop();
+      await broker.stop();
+      await redis.stop();
+      await Deno.remove(dir, { recursive: true }).catch(() => {});
+    }
+  },
 });
