@@ -53,6 +53,8 @@ import { createHub } from "./services/hub/mod.ts";
 
 const ROOT = dirname(fileURLToPath(import.meta.url));
 const MODES = ["start", "broker", "hub"] as const;
+/** Plugins shipped with HARVESTER: trusted to share one sandbox process unless config says otherwise. */
+const FIRST_PARTY = new Set(["bme680", "dht22", "system-monitor", "oled", "anima"]);
 type Mode = typeof MODES[number];
 
 /** Something to close at shutdown, newest first. */
@@ -202,8 +204,8 @@ async function startBroker(
         enabled: p.enabled,
         cadence_seconds: p.cadence_seconds,
         priority: p.priority,
-        // A plugin that config does not name is third-party: it gets a process of its own.
-        isolation: configured.has(id) ? p.isolation : "process",
+        // A plugin that is neither first-party nor named in config gets a process of its own.
+        isolation: configured.has(id) || FIRST_PARTY.has(id) ? p.isolation : "process",
         deadline_ms: p.deadline_ms,
         memory_mb: p.memory_mb,
         settings: { ...deviceSettings(config, id), ...p.settings },

@@ -98,6 +98,8 @@ export async function startService(
     name: string;
     waitHealth?: boolean;
     env?: Record<string, string>;
+    /** Extra `deno run` flags, e.g. the V8 flags the deno.json tasks use. */
+    denoFlags?: string[];
   },
 ): Promise<Service> {
   const port = opts.port ?? freePort();
@@ -105,7 +107,17 @@ export async function startService(
   const config = `${dir}/host.toml`;
   await Deno.writeTextFile(config, opts.toml);
   const child = new Deno.Command(Deno.execPath(), {
-    args: ["run", "--allow-all", "main.ts", opts.mode ?? "start", "--port", String(port), "--config", config],
+    args: [
+      "run",
+      "--allow-all",
+      ...(opts.denoFlags ?? []),
+      "main.ts",
+      opts.mode ?? "start",
+      "--port",
+      String(port),
+      "--config",
+      config,
+    ],
     cwd: ROOT,
     stdin: "null",
     stdout: "piped",
