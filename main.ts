@@ -283,6 +283,7 @@ async function startBroker(
       source: () => broker.snapshot(),
       emit: emitter,
       onCommands: commandRunner(handler),
+      logs: (seq) => logs.after(seq),
     });
     pusher.start();
     closers.push(() => pusher.stop());
@@ -332,7 +333,21 @@ async function startHub(
     pushIntervalSeconds: config.cluster.push_interval_seconds,
     dashboardDir: join(ROOT, "services", "hub", "dashboard"),
     logs,
-    metrics: () => ({ emitter: events.emitter.stats() }),
+    metrics: () => {
+      const mem = Deno.memoryUsage();
+      return {
+        emitter: events.emitter.stats(),
+        gauges: [
+          { name: "process_resident_memory_bytes", help: "Resident set of the hub process.", value: mem.rss },
+          {
+            name: "harvester_heap_used_bytes",
+            help: "V8 heap in use (live data and garbage).",
+            value: mem.heapUsed,
+          },
+          { name: "harvester_heap_total_bytes", help: "V8 heap reserved.", value: mem.heapTotal },
+        ],
+      };
+    },
   });
   const server = await hub.listen(config.hub.port, config.hub.host);
   closers.push(() => hub.close());

@@ -84,6 +84,13 @@ Deno.test({
         );
       }, 30_000);
       assert.deepEqual(await nodes(hub), { hub: "online", north: "online", south: "online" });
+      // The spokes' own host and plugin logs ride on their pushes.
+      await waitFor("north's broker log on the hub", async () => {
+        const { lines } = await (await fetch(`${hub.url}/api/logs?node=north`)).json();
+        return lines.some((l: { source: string; message: string }) =>
+          l.source === "broker" && l.message.includes("node north running")
+        );
+      }, 10_000);
 
       // A buzzer command for north goes hub → north's push → north's broker → its result.
       const res = await fetch(`${hub.url}/api/buzzer`, {

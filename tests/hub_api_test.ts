@@ -241,6 +241,33 @@ test("GET /api/events and /api/logs validate queries", async () => {
   assert.deepEqual([res.status, (await res.json()).field], [400, "node"]);
 });
 
+test("POST /push keeps a spoke's log lines for /api/logs and names a bad line's field", async () => {
+  const { hub } = await setup();
+  const push = (body: unknown) =>
+    hub.app.request("/push", { method: "POST", headers: auth(SPOKE), body: JSON.stringify(body) });
+  const line = (message: string) => ({
+    ts: new Date().toISOString(),
+    level: "warn",
+    source: "bme680",
+    message,
+  });
+  let res = await push({ node: "pi4", snapshots: [makeSnapshot("pi4")], logs: [line("heater unstable")] });
+  assert.equal(res.status, 200);
+  res = await push({ node: "pi4", snapshots: [makeSnapshot("pi4")], logs: [line("heater stable")] });
+  assert.equal(res.status, 200);
+  const logs = await (await hub.app.request("/api/logs?node=pi4")).json();
+  assert.deepEqual(logs.lines.map((l: { message: string }) => l.message), [
+    "heater unstable",
+    "heater stable",
+  ]);
+  res = await push({
+    node: "pi4",
+    snapshots: [makeSnapshot("pi4")],
+    logs: [{ ...line("x"), level: "loud" }],
+  });
+  assert.deepEqual([res.status, (await res.json()).field], [400, "logs.0.level"]);
+});
+
 test("POST /push merges a spoke and checks its token, node and body", async () => {
   const { hub, stored } = await setup();
   const snap = makeSnapshot("pi4", Date.now(), 7, 30.5);

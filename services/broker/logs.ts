@@ -18,7 +18,8 @@ const RANK: Record<LogLevel, number> = { debug: 0, info: 1, warn: 2, error: 3 };
 
 /** Bounded ring of log lines. */
 export class LogRing {
-  readonly #lines: LogLine[] = [];
+  readonly #lines: (LogLine & { seq: number })[] = [];
+  #seq = 0;
   readonly #capacity: number;
   readonly #echoLevel: number;
   readonly #echo: (line: string) => void;
@@ -34,7 +35,13 @@ export class LogRing {
 
   /** Record a line; echoed when at or above the configured level. */
   log(level: LogLevel, source: string, message: string): void {
-    const line = { ts: new Date().toISOString(), level, source, message: String(message).slice(0, 2000) };
+    const line = {
+      ts: new Date().toISOString(),
+      level,
+      source,
+      message: String(message).slice(0, 2000),
+      seq: ++this.#seq,
+    };
     this.#lines.push(line);
     if (this.#lines.length > this.#capacity) this.#lines.splice(0, this.#lines.length - this.#capacity);
     if (RANK[level] >= this.#echoLevel) {
@@ -44,6 +51,18 @@ export class LogRing {
 
   /** The newest `limit` lines, oldest first. */
   lines(limit = this.#capacity): LogLine[] {
-    return this.#lines.slice(-limit);
+    return this.#lines.slice(-limit).map(({ seq: _, ...l }) => l);
+  }
+
+  /**
+   * Lines logged after sequence number `seq` (at most `limit`, oldest first), and the sequence
+   * number to ask from next time — how a spoke ships its logs to the hub without repeats.
+   */
+  after(seq: number, limit = 200): { lines: LogLine[]; last: number } {
+    const newer = this.#lines.filter((l) => l.seq > seq).slice(0, limit);
+    return {
+      lines: newer.map(({ seq: _, ...l }) => l),
+      last: newer.length ? newer[newer.length - 1].seq : Math.max(seq, this.#lines.at(-1)?.seq ?? seq),
+    };
   }
 }

@@ -222,6 +222,7 @@ export function createApp(core: HubCore): Hono {
       for (const r of Object.values(s.readings)) o.emit.emit("reading", { ...r });
     }
     if (b.results?.length) core.queue.resolve(b.node, b.results);
+    if (b.logs?.length) core.appendLogs(b.node, b.logs);
     core.metrics.inc(
       "harvester_spoke_pushes_total",
       "Snapshots received from spokes.",

@@ -90,6 +90,8 @@ export interface HubCore {
   /** Whether `token` may read the live feed. */
   canRead(token: string): boolean;
   logs(node: string): Promise<LogLine[]>;
+  /** Keep log lines a spoke pushed (bounded per node). */
+  appendLogs(node: string, lines: LogLine[]): void;
   /** Readings of `sensorId` over time from `reading` events, oldest first. */
   history(
     sensorId: string,
@@ -98,6 +100,9 @@ export interface HubCore {
   ): Promise<Array<{ ts: string; values: ReadingRecord["values"] }>>;
   snapshot(node: string): Snapshot | null;
 }
+
+/** Log lines kept per spoke. */
+const SPOKE_LOG_LINES = 500;
 
 /** Build the core. Timers are started by the caller (`listen`). */
 export function createCore(options: HubOptions, safeEqual: (a: string, b: string) => boolean): HubCore {
@@ -110,6 +115,7 @@ export function createCore(options: HubOptions, safeEqual: (a: string, b: string
   for (const n of localNodes.slice(1)) registry.declare(n, "local");
   const pageToken = options.pageToken ?? crypto.randomUUID().replaceAll("-", "");
   let lastRefresh = -Infinity;
+  const spokeLogs = new Map<string, LogLine[]>();
   let refreshing: Promise<void> | null = null;
 
   const core: HubCore = {
@@ -170,9 +176,17 @@ export function createCore(options: HubOptions, safeEqual: (a: string, b: string
         const lines = await options.logs(node);
         if (lines.length || !registry.isPushed(node)) return lines;
       }
+      const pushed = spokeLogs.get(node);
+      if (pushed?.length) return [...pushed];
       // Without a log source (or for spokes): what the event log says about the node.
       const events = await options.events.query({ limit: 1000 });
       return events.filter((e) => e.node === node || e.data?.node === node).slice(-200).map(eventToLine);
+    },
+    appendLogs(node, lines) {
+      const ring = spokeLogs.get(node) ?? [];
+      ring.push(...lines);
+      if (ring.length > SPOKE_LOG_LINES) ring.splice(0, ring.length - SPOKE_LOG_LINES);
+      spokeLogs.set(node, ring);
     },
     async history(sensorId, limit, since) {
       const events = await options.events.query({ type: "reading", since, limit: 10_000 });

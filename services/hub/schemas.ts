@@ -119,6 +119,13 @@ export const pushBody = z.object({
     "must hold at most 500 snapshots",
   ),
   results: z.array(commandResultSchema).max(64).optional(),
+  /** The spoke's host and plugin log lines since its previous accepted push. */
+  logs: z.array(z.object({
+    ts: iso,
+    level: z.enum(["debug", "info", "warn", "error"]),
+    source: z.string().max(64),
+    message: z.string().max(2000),
+  })).max(200, "must hold at most 200 lines").optional(),
 });
 
 export const pushResultsBody = z.object({

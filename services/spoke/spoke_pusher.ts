@@ -44,8 +44,21 @@ export interface SpokePusherOptions {
   emit: EventSink;
   /** Runs commands the hub forwarded to this node. Without it they are answered `rejected`. */
   onCommands?: (commands: CommandRequest[]) => Promise<CommandResult[]>;
+  /**
+   * This node's host and plugin log lines logged after sequence number `seq` (e.g. the broker's
+   * `LogRing.after`); they ride on the next accepted push so the hub can serve `/api/logs` for spokes.
+   */
+  logs?: (seq: number) => { lines: PushedLogLine[]; last: number };
   fetch?: typeof fetch;
   clock?: PusherClock;
+}
+
+/** A log line as it rides on a push. */
+export interface PushedLogLine {
+  ts: string;
+  level: "debug" | "info" | "warn" | "error";
+  source: string;
+  message: string;
 }
 
 /** Counters of a pusher. */
@@ -73,6 +86,8 @@ export class SpokePusher {
   #clock: PusherClock;
   #buffer: Snapshot[] = [];
   #pendingResults: CommandResult[] = [];
+  /** Sequence number of the last log line the hub accepted. */
+  #logSeq = 0;
   #stats: SpokePusherStats = {
     pushed: 0,
     dropped: 0,
@@ -213,12 +228,14 @@ export class SpokePusher {
   /** Send one batch: `ok`, `retry` (keep it), or `refused` (the hub will never take it). */
   async #send(batch: Snapshot[]): Promise<"ok" | "retry" | "refused"> {
     const results = this.#pendingResults;
+    const logs = this.#o.logs?.(this.#logSeq);
     let res: Response;
     try {
       res = await this.#request(this.#pushUrl, {
         node: this.#o.node,
         snapshots: batch,
         ...(results.length ? { results } : {}),
+        ...(logs?.lines.length ? { logs: logs.lines } : {}),
       });
     } catch (e) {
       return this.#failed(`Cannot push to ${this.#pushUrl}: ${(e as Error).message}`);
@@ -238,6 +255,7 @@ export class SpokePusher {
       return "refused";
     }
     this.#pendingResults = this.#pendingResults.slice(results.length);
+    if (logs) this.#logSeq = logs.last;
     this.#stats.connected = true;
     this.#stats.lastError = null;
     this.#stats.pushed += batch.length;

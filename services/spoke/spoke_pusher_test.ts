@@ -3,17 +3,25 @@ import FakeTimers from "@sinonjs/fake-timers";
 import type { Snapshot } from "../shm/snapshot.ts";
 import { makeSnapshot, TestEventLog } from "../hub/_test_fakes.ts";
 import { commandRunner, SpokePusher } from "./spoke_pusher.ts";
+import { LogRing } from "../broker/logs.ts";
 
 interface Call {
   url: string;
   auth: string | null;
-  body: { node: string; snapshots?: Snapshot[]; results?: Array<{ id: string; ok: boolean }> };
+  body: {
+    node: string;
+    snapshots?: Snapshot[];
+    results?: Array<{ id: string; ok: boolean }>;
+    logs?: Array<{ message: string }>;
+  };
 }
 
 // deno-lint-ignore no-explicit-any
 type OnCommands = any;
 
-function setup(opts: { bufferMax?: number; batchMax?: number; onCommands?: OnCommands } = {}) {
+function setup(
+  opts: { bufferMax?: number; batchMax?: number; onCommands?: OnCommands; logs?: LogRing } = {},
+) {
   const clock = FakeTimers.createClock(0);
   const log = new TestEventLog("pi4", () => clock.now);
   const calls: Call[] = [];
@@ -40,6 +48,7 @@ function setup(opts: { bufferMax?: number; batchMax?: number; onCommands?: OnCom
     fetch: fakeFetch as typeof fetch,
     clock: { now: () => clock.now, setTimeout: clock.setTimeout, clearTimeout: clock.clearTimeout } as never,
     onCommands: opts.onCommands,
+    logs: opts.logs ? (seq) => opts.logs!.after(seq) : undefined,
   });
   return { clock, log, calls, pusher, setAnswer: (f: typeof answer) => (answer = f) };
 }
@@ -168,4 +177,24 @@ Deno.test("commandRunner() runs forwarded commands in order and turns throws int
     { id: "a", ok: true },
     { id: "b", ok: false, code: "failed", error: "Cannot set name: anima not running" },
   ]);
+});
+
+Deno.test("SpokePusher ships each log line once, and again only when the hub did not take it", async () => {
+  const ring = new LogRing({ echo: null });
+  const t = setup({ logs: ring });
+  ring.log("info", "broker", "one");
+  ring.log("warn", "bme680", "two");
+  await t.pusher.tick();
+  assert.deepEqual(t.calls[0].body.logs?.map((l) => l.message), ["one", "two"]);
+  await t.pusher.tick();
+  assert.equal(t.calls[1].body.logs, undefined, "nothing new, nothing sent");
+  ring.log("error", "dht22", "three");
+  t.setAnswer(() => Promise.reject(new TypeError("connection refused")));
+  await t.pusher.tick();
+  t.setAnswer(() => Response.json({ ok: true, commands: [] }));
+  await t.pusher.tick();
+  assert.deepEqual(t.calls[2].body.logs?.map((l) => l.message), ["three"]);
+  assert.deepEqual(t.calls[3].body.logs?.map((l) => l.message), ["three"], "resent after the failed push");
+  await t.pusher.tick();
+  assert.equal(t.calls[4].body.logs, undefined);
 });
