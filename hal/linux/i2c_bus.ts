@@ -4,24 +4,35 @@
  *
  * @module
  */
-import { HalError, hex } from "../errors.ts";
+import { HalError } from "../errors.ts";
 import type { I2cBus, I2cFunctionality } from "../i2c.ts";
 import { closeFd, errno, libc, LOCK_EX, LOCK_NB, O_RDWR, openPath } from "./_libc.ts";
-import { errnoError, errnoName } from "./errno.ts";
-import { I2C_FUNCS, I2C_RDWR, I2C_SLAVE, I2C_SLAVE_FORCE, I2C_SMBUS } from "./ioctl.ts";
-import { decodeFunctionality, type I2cPlan, planTransfer, smbusResult } from "./i2c_plan.ts";
-import { I2C_MAX_MESSAGE, I2cStructs } from "./i2c_structs.ts";
+import { errnoError } from "./errno.ts";
+import { I2C_FUNCS } from "./ioctl.ts";
+import { decodeFunctionality } from "./i2c_plan.ts";
+import { I2C_MAX_MESSAGE } from "./i2c_structs.ts";
+import { checkTransfer, failureError, I2cCore, unwrap } from "./_i2c_core.ts";
+import {
+  GATE_BUSY,
+  GATE_CLOSED,
+  GATE_IDLE,
+  type I2cWorkerInit,
+  type I2cWorkerReply,
+  type I2cWorkerRequest,
+} from "./i2c_worker.ts";
 
 /** How a bus runs its ioctls. */
-export type I2cIoMode = "nonblocking" | "sync";
+export type I2cIoMode = "worker" | "nonblocking" | "sync";
 
 /** Options for {@link LinuxI2cBus.open}. */
 export interface LinuxI2cOptions {
   /** Use `I2C_SLAVE_FORCE`: talk to an address a kernel driver has claimed. Default false. */
   force?: boolean;
   /**
-   * `"nonblocking"` (default): the transfer ioctl runs on a pool thread so the event loop keeps
-   * running. `"sync"`: on the calling thread (lowest latency, blocks the loop for the wire time).
+   * `"worker"` (default): a dedicated Worker per bus runs each ioctl synchronously and reads
+   * errno on its own thread. `"nonblocking"`: the ioctl runs on Deno's FFI pool (a failed call
+   * is repeated once on the main thread to learn errno). `"sync"`: on the calling thread (lowest
+   * latency, blocks the event loop for the wire time).
    */
   io?: I2cIoMode;
   /** Device node, default `/dev/i2c-<bus>`. */
@@ -33,14 +44,32 @@ export interface LinuxI2cOptions {
    * with `bus_busy` instead of interleaving transfers. Default false. The lock goes with the fd.
    */
   exclusive?: boolean;
+  /**
+   * Skip `I2C_FUNCS` and take this mask as the adapter's functionality. For tests that drive
+   * the whole path against a node that is not an adapter (`/dev/null` answers ENOTTY).
+   */
+  assumeFuncs?: number;
+}
+
+/** How long {@link LinuxI2cBus.close} waits for an ioctl running on the worker (adapters time out in ~1 s). */
+const CLOSE_WAIT_MS = 5000;
+
+interface Job {
+  addr: number;
+  write: Uint8Array;
+  readLen: number;
+  resolve: (bytes: Uint8Array) => void;
+  reject: (err: unknown) => void;
 }
 
 /**
  * One Linux I2C adapter. Transfers are serialised per bus and run off the event loop.
  *
- * A failed nonblocking ioctl is repeated once synchronously, because errno lives on the pool
- * thread that ran it and Deno cannot read it there; the repeat's errno names the cause (and a
- * repeat that succeeds returns its data).
+ * The node is opened, locked and its functionality read on the calling thread, so `open()`
+ * fails synchronously. In `"worker"` mode a Worker then runs the transfers on that fd, one in
+ * flight, the rest queued here. `"nonblocking"` repeats a failed ioctl once synchronously,
+ * because errno lives on the pool thread that ran it (so a failed write reaches the device
+ * twice, and a repeat that succeeds returns its data); `"worker"` has no such repeat.
  *
  * @example
  * ```ts ignore
@@ -52,34 +81,41 @@ export interface LinuxI2cOptions {
 export class LinuxI2cBus implements I2cBus {
   readonly bus: number;
   readonly path: string;
-  readonly #force: boolean;
-  readonly #io: I2cIoMode;
-  readonly #funcs: number;
-  readonly #structs: I2cStructs;
+  readonly io: I2cIoMode;
+  readonly #core: I2cCore;
   #fd: number;
-  #slave = -1;
   #pending = 0;
   #chain: Promise<unknown> = Promise.resolve();
+  #worker: Worker | undefined;
+  #gate: Int32Array | undefined;
+  #jobs: Job[] = [];
+  #broken: Error | undefined;
 
   private constructor(bus: number, path: string, fd: number, funcs: number, options: LinuxI2cOptions) {
     this.bus = bus;
     this.path = path;
     this.#fd = fd;
-    this.#funcs = funcs;
-    this.#force = options.force ?? false;
-    this.#io = options.io ?? "nonblocking";
-    this.#structs = new I2cStructs(options.maxMessage ?? I2C_MAX_MESSAGE);
+    this.io = options.io ?? "worker";
+    const maxMessage = options.maxMessage ?? I2C_MAX_MESSAGE;
+    this.#core = new I2cCore(bus, fd, funcs, options.force ?? false, maxMessage);
+    if (this.io === "worker") this.#startWorker(options.force ?? false, maxMessage);
   }
 
   /**
-   * Open `/dev/i2c-<bus>` and read its functionality.
+   * Open `/dev/i2c-<bus>` and read its functionality (and, in `"worker"` mode, start its worker).
    *
-   * @throws {RangeError} when `bus` is not a non-negative integer
-   * @throws {HalError} `not_found` when the node is missing, `permission` when access is refused
+   * @throws {RangeError} when `bus` is not a non-negative integer or `io` is unknown
+   * @throws {HalError} `not_found` when the node is missing, `permission` when access is refused,
+   *   `bus_busy` when `exclusive` and another process holds it, `not_supported` when not an adapter
    */
   static open(bus: number, options: LinuxI2cOptions = {}): LinuxI2cBus {
     if (!Number.isInteger(bus) || bus < 0) {
       throw new RangeError(`Cannot open I2C bus: bus number must be a non-negative integer, got ${bus}`);
+    }
+    if (options.io !== undefined && !["worker", "nonblocking", "sync"].includes(options.io)) {
+      throw new RangeError(
+        `Cannot open I2C bus ${bus}: io must be 'worker', 'nonblocking' or 'sync', got '${options.io}'`,
+      );
     }
     const path = options.path ?? `/dev/i2c-${bus}`;
     const fd = openPath(path, O_RDWR);
@@ -91,26 +127,28 @@ export class LinuxI2cBus implements I2cBus {
         throw new HalError(
           "bus_busy",
           `Cannot open I2C bus ${bus} (${path}): another process holds it exclusively`,
-          {
-            errno: e,
-            errnoName: "EWOULDBLOCK",
-          },
+          { errno: e, errnoName: "EWOULDBLOCK" },
         );
       }
       throw errnoError(`Cannot lock I2C bus ${bus} (${path})`, e, "open");
     }
-    const funcs = new BigUint64Array(1);
-    if (libc().ioctl(fd, I2C_FUNCS, Deno.UnsafePointer.of(funcs)) < 0) {
+    const funcs = BigUint64Array.of(BigInt(options.assumeFuncs ?? 0));
+    if (options.assumeFuncs === undefined && libc().ioctl(fd, I2C_FUNCS, Deno.UnsafePointer.of(funcs)) < 0) {
       const e = errno();
       closeFd(fd);
       throw errnoError(`Cannot read functionality of I2C bus ${bus} (${path})`, e, "open");
     }
-    return new LinuxI2cBus(bus, path, fd, Number(funcs[0]), options);
+    try {
+      return new LinuxI2cBus(bus, path, fd, Number(funcs[0]), options);
+    } catch (err) {
+      closeFd(fd);
+      throw err;
+    }
   }
 
-  /** What the adapter supports (`I2C_FUNCS`, read at open). */
+  /** What the adapter supports (`I2C_FUNCS`, read at open on the calling thread). */
   functionality(): I2cFunctionality {
-    return decodeFunctionality(this.#funcs);
+    return decodeFunctionality(this.#core.funcs);
   }
 
   /**
@@ -118,10 +156,12 @@ export class LinuxI2cBus implements I2cBus {
    *
    * @throws {RangeError} on a bad address or length
    * @throws {HalError} `address_nak`, `not_supported`, `bus_busy`, `timeout`, `io`
+   * @throws {Error} when the bus is closed (also for transfers queued when it closes)
    */
   transfer(addr: number, write: Uint8Array, readLen: number): Promise<Uint8Array> {
+    if (this.io === "worker") return this.#transferWorker(addr, write, readLen);
     const run = () =>
-      this.#io === "sync" ? this.transferSync(addr, write, readLen) : this.#transferNb(addr, write, readLen);
+      this.io === "sync" ? this.transferSync(addr, write, readLen) : this.#transferNb(addr, write, readLen);
     this.#pending++;
     const result = this.#chain.then(run, run);
     this.#chain = result.catch(() => {}).finally(() => this.#pending--);
@@ -131,112 +171,140 @@ export class LinuxI2cBus implements I2cBus {
   /**
    * The same transfer on the calling thread, bypassing the queue (benchmarks, start-up probes).
    * Do not mix with pending {@link transfer} calls.
+   *
+   * @throws {Error} in `"worker"` mode: the worker owns the fd's selected address
    */
   transferSync(addr: number, write: Uint8Array, readLen: number): Uint8Array {
-    const call = this.#prepare(addr, write, readLen);
-    const rc = libc().ioctl(this.#fd, call.request, call.arg);
-    return this.#finish(call, rc, rc < 0 ? errno() : 0);
+    if (this.io === "worker") {
+      throw new Error(`Cannot transfer synchronously on I2C bus ${this.bus}: its transfers run on a worker`);
+    }
+    return unwrap(this.#core.run(addr, write, readLen));
   }
 
   async #transferNb(addr: number, write: Uint8Array, readLen: number): Promise<Uint8Array> {
-    const call = this.#prepare(addr, write, readLen);
-    let rc = await libc().ioctlNb(this.#fd, call.request, call.arg);
+    const call = this.#core.prepare(addr, write, readLen);
+    if (!("request" in call)) throw failureError(call);
+    let rc = await libc().ioctlNb(this.#core.fd, call.request, call.arg);
     let err = 0;
     if (rc < 0) {
       // errno stayed on the pool thread: repeat once here to learn it.
-      const again = this.#prepare(addr, write, readLen);
-      rc = libc().ioctl(this.#fd, again.request, again.arg);
+      const again = this.#core.prepare(addr, write, readLen);
+      if (!("request" in again)) throw failureError(again);
+      rc = libc().ioctl(this.#core.fd, again.request, again.arg);
       err = rc < 0 ? errno() : 0;
     }
-    return this.#finish(call, rc, err);
+    return unwrap(this.#core.finish(call, rc, err));
+  }
+
+  #transferWorker(addr: number, write: Uint8Array, readLen: number): Promise<Uint8Array> {
+    try {
+      if (this.#fd < 0) throw this.#closedError();
+      if (this.#broken) throw this.#broken;
+      checkTransfer(this.bus, this.#core.funcs, this.#core.max, addr, write, readLen);
+    } catch (err) {
+      return Promise.reject(err);
+    }
+    // A view into a larger buffer would clone the whole buffer: send just its bytes.
+    const own = write.byteOffset === 0 && write.byteLength === write.buffer.byteLength
+      ? write
+      : write.slice();
+    return new Promise((resolve, reject) => {
+      this.#jobs.push({ addr, write: own, readLen, resolve, reject });
+      if (this.#jobs.length === 1) this.#post();
+    });
+  }
+
+  #startWorker(force: boolean, maxMessage: number): void {
+    const gate = new SharedArrayBuffer(4);
+    this.#gate = new Int32Array(gate);
+    const worker = new Worker(new URL("./i2c_worker.ts", import.meta.url), { type: "module" });
+    const init: I2cWorkerInit = {
+      bus: this.bus,
+      fd: this.#fd,
+      funcs: this.#core.funcs,
+      force,
+      maxMessage,
+      gate,
+    };
+    worker.postMessage(init);
+    worker.onmessage = (e: MessageEvent<I2cWorkerReply>) => this.#settle(e.data);
+    worker.onerror = (e: ErrorEvent) => {
+      e.preventDefault();
+      this.#fail(new Error(`Cannot transfer on I2C bus ${this.bus}: its worker failed: ${e.message}`));
+    };
+    worker.onmessageerror = () => {
+      this.#fail(new Error(`Cannot transfer on I2C bus ${this.bus}: its worker sent an unreadable reply`));
+    };
+    this.#worker = worker;
+  }
+
+  #post(): void {
+    const { addr, write, readLen } = this.#jobs[0];
+    const request: I2cWorkerRequest = { addr, write, readLen };
+    this.#worker!.postMessage(request);
+  }
+
+  #settle(reply: I2cWorkerReply): void {
+    const job = this.#jobs.shift();
+    if (job === undefined) return;
+    if (this.#jobs.length > 0) this.#post(); // keep the worker busy before settling
+    if (reply instanceof Uint8Array) job.resolve(reply);
+    else if ("error" in reply) job.reject(new Error(`${reply.error}`));
+    else job.reject(failureError(reply));
+  }
+
+  /** The worker is gone: every transfer, queued or later, fails with `err`. */
+  #fail(err: Error): void {
+    this.#broken = err;
+    this.#worker?.terminate();
+    this.#worker = undefined;
+    for (const job of this.#jobs.splice(0)) job.reject(err);
+  }
+
+  #closedError(): Error {
+    return new Error(`Cannot transfer on I2C bus ${this.bus}: bus is closed`);
   }
 
   /**
-   * Release the device node. Later transfers fail; transfers already queued fail too, and the
-   * fd closes after the one in flight on a pool thread returns (never under its feet).
+   * Release the device node. Later transfers fail; transfers already queued fail too. In
+   * `"worker"` mode the worker is terminated, after the ioctl it may be running returns (never
+   * under its feet), and the one in flight fails as closed (it may have reached the device).
+   * In `"nonblocking"` mode the fd closes after the call on a pool thread returns.
    */
   close(): void {
     const fd = this.#fd;
+    if (fd < 0) return;
     this.#fd = -1;
+    this.#core.fd = -1;
+    if (this.#worker || this.#gate) {
+      this.#closeWorker(fd);
+      return;
+    }
     if (this.#pending === 0) closeFd(fd);
     else this.#chain = this.#chain.finally(() => closeFd(fd));
   }
 
-  #prepare(addr: number, write: Uint8Array, readLen: number): PreparedCall {
-    const action = new Action(this.bus, addr, readLen);
-    if (this.#fd < 0) throw new Error(`Cannot transfer on I2C bus ${this.bus}: bus is closed`);
-    if (!Number.isInteger(addr) || addr < 0 || addr > 0x7f) {
-      throw new RangeError(`${action}: address must be an integer in 0x00..0x7f, got ${addr}`);
+  #closeWorker(fd: number): void {
+    const gate = this.#gate!;
+    const deadline = performance.now() + CLOSE_WAIT_MS;
+    // Shut the gate so no ioctl starts on the worker again; wait out one that is running.
+    while (Atomics.compareExchange(gate, 0, GATE_IDLE, GATE_CLOSED) === GATE_BUSY) {
+      const left = deadline - performance.now();
+      if (left <= 0) break;
+      Atomics.wait(gate, 0, GATE_BUSY, left);
     }
-    const max = this.#structs.readBuf.length;
-    if (!Number.isInteger(readLen) || readLen < 0 || readLen > max) {
-      throw new RangeError(`${action}: read length must be an integer in 0..${max}, got ${readLen}`);
-    }
-    if (write.length > max) throw new RangeError(`${action}: write of ${write.length} bytes exceeds ${max}`);
-    const plan = planTransfer(this.#funcs, write, readLen, { bus: this.bus, addr });
-    if (plan.kind === "rdwr") {
-      const n = this.#structs.setRdwr(addr, write, readLen);
-      return { plan, action, readLen, nmsgs: n, request: I2C_RDWR, arg: this.#structs.rdwrPtr };
-    }
-    this.#select(addr, action);
-    this.#structs.setSmbus(plan);
-    return { plan, action, readLen, nmsgs: 1, request: I2C_SMBUS, arg: this.#structs.smbusPtr };
-  }
-
-  /** `I2C_SLAVE` only when the address changes (it costs a syscall, no bus traffic). */
-  #select(addr: number, action: Action): void {
-    if (this.#slave === addr) return;
-    if (libc().ioctlInt(this.#fd, this.#force ? I2C_SLAVE_FORCE : I2C_SLAVE, BigInt(addr)) < 0) {
-      const e = errno();
-      this.#slave = -1;
-      if (e === 16) {
-        throw new HalError(
-          "bus_busy",
-          `${action}: a kernel driver has claimed ${hex(addr)} (set i2cForce to override)`,
-          {
-            errno: e,
-            errnoName: errnoName(e),
-          },
-        );
-      }
-      throw errnoError(`${action}`, e, "transfer");
-    }
-    this.#slave = addr;
-  }
-
-  #finish(call: PreparedCall, rc: number, err: number): Uint8Array {
-    if (rc < 0) throw errnoError(`${call.action}`, err, "transfer");
-    if (call.plan.kind === "rdwr") {
-      if (rc !== call.nmsgs) {
-        throw new HalError("io", `${call.action}: ${rc} of ${call.nmsgs} messages transferred`);
-      }
-      return this.#structs.readBuf.slice(0, call.readLen);
-    }
-    const out = smbusResult(call.plan, this.#structs.smbusData);
-    if (out === null) {
-      throw new HalError(
-        "io",
-        `${call.action}: short block of ${this.#structs.smbusData[0]} of ${call.readLen} bytes`,
+    const safe = Atomics.load(gate, 0) === GATE_CLOSED;
+    const jobs = this.#jobs.splice(0);
+    this.#worker?.terminate();
+    this.#worker = undefined;
+    const closed = this.#closedError();
+    if (jobs.length > 0) {
+      jobs[0].reject(
+        new Error(`${closed.message} (while this transfer was in flight: it may have reached the device)`),
       );
+      for (const job of jobs.slice(1)) job.reject(closed);
     }
-    return out;
+    // A hung ioctl still holds the fd: leaking it beats letting a reused fd number be ioctl'd.
+    if (safe) closeFd(fd);
   }
-}
-
-/** The failure message prefix, built only when something fails (hot path stays string-free). */
-class Action {
-  constructor(readonly bus: number, readonly addr: number, readonly readLen: number) {}
-  toString(): string {
-    const verb = this.readLen > 0 ? "read" : "write";
-    return `Cannot ${verb} I2C device ${hex(this.addr)} on bus ${this.bus}`;
-  }
-}
-
-interface PreparedCall {
-  plan: I2cPlan;
-  action: Action;
-  readLen: number;
-  nmsgs: number;
-  request: bigint;
-  arg: Deno.PointerValue;
 }

@@ -15,7 +15,10 @@ import { I2cStructs } from "../../hal/linux/i2c_structs.ts";
 
 const bytes = (...b: number[]) => Uint8Array.from(b);
 
-function withBus(io: "sync" | "nonblocking", fn: (bus: LinuxI2cBus) => Promise<void>): () => Promise<void> {
+type Io = "worker" | "sync" | "nonblocking";
+const MODES = ["worker", "sync", "nonblocking"] as const;
+
+function withBus(io: Io, fn: (bus: LinuxI2cBus) => Promise<void>): () => Promise<void> {
   return async () => {
     const bus = LinuxI2cBus.open(0, { io });
     try {
@@ -41,7 +44,7 @@ Deno.test(
   }),
 );
 
-for (const io of ["sync", "nonblocking"] as const) {
+for (const io of MODES) {
   Deno.test(
     `LinuxI2cBus.transfer() byte data round-trips at 0x77 and 0x3c (${io})`,
     withBus(io, async (bus) => {
@@ -96,7 +99,7 @@ for (const io of ["sync", "nonblocking"] as const) {
 
 Deno.test(
   "LinuxI2cBus.transfer() maps generic shapes to send/receive byte and quick",
-  withBus("nonblocking", async (bus) => {
+  withBus("worker", async (bus) => {
     await bus.transfer(0x77, bytes(0x60, 0x11, 0x22, 0x33), 0); // I2C block write of 3 bytes
     await bus.transfer(0x77, bytes(0x60), 0); // send byte: sets the stub's register pointer
     assert.deepEqual(await bus.transfer(0x77, bytes(), 1), bytes(0x11)); // receive byte
@@ -138,26 +141,28 @@ Deno.test("LinuxI2cBus.open() of a missing bus is not_found naming the node", ()
   assert.equal(err.message, "Cannot open I2C bus 7 (/dev/i2c-7): no such device (errno 2 ENOENT)");
 });
 
-Deno.test(
-  "LinuxI2cBus.transfer() serialises concurrent transfers across addresses",
-  withBus("nonblocking", async (bus) => {
-    const done: number[] = [];
-    const jobs: Promise<unknown>[] = [];
-    for (let i = 0; i < 40; i++) {
-      const addr = i % 2 ? 0x3c : 0x77;
-      const reg = 0x80 + (i >> 1);
-      jobs.push(bus.transfer(addr, bytes(reg, i), 0).then(() => done.push(2 * i)));
-      jobs.push(
-        bus.transfer(addr, bytes(reg), 1).then((v) => {
-          assert.deepEqual(v, bytes(i), `read-back of job ${i}`);
-          done.push(2 * i + 1);
-        }),
-      );
-    }
-    await Promise.all(jobs);
-    assert.deepEqual(done, Array.from({ length: 80 }, (_, i) => i)); // completed in submission order
-  }),
-);
+for (const io of ["worker", "nonblocking"] as const) {
+  Deno.test(
+    `LinuxI2cBus.transfer() serialises concurrent transfers across addresses (${io})`,
+    withBus(io, async (bus) => {
+      const done: number[] = [];
+      const jobs: Promise<unknown>[] = [];
+      for (let i = 0; i < 40; i++) {
+        const addr = i % 2 ? 0x3c : 0x77;
+        const reg = 0x80 + (i >> 1);
+        jobs.push(bus.transfer(addr, bytes(reg, i), 0).then(() => done.push(2 * i)));
+        jobs.push(
+          bus.transfer(addr, bytes(reg), 1).then((v) => {
+            assert.deepEqual(v, bytes(i), `read-back of job ${i}`);
+            done.push(2 * i + 1);
+          }),
+        );
+      }
+      await Promise.all(jobs);
+      assert.deepEqual(done, Array.from({ length: 80 }, (_, i) => i)); // completed in submission order
+    }),
+  );
+}
 
 Deno.test("I2cDevice over LinuxHal reads and writes registers", async () => {
   const hal = new LinuxHal({
@@ -201,13 +206,19 @@ async function maxTickGap(work: () => Promise<void>): Promise<{ gapMs: number; t
   return { gapMs: gap, ticks, ms };
 }
 
-Deno.test("LinuxI2cBus nonblocking reads keep the event loop turning", async () => {
+Deno.test("LinuxI2cBus worker and nonblocking reads keep the event loop turning", async () => {
   const N = 1000;
+  const worker = LinuxI2cBus.open(0); // the default mode
   const nb = LinuxI2cBus.open(0, { io: "nonblocking" });
   const sync = LinuxI2cBus.open(0, { io: "sync" });
   try {
+    assert.equal(worker.io, "worker");
     const reg = bytes(0xd0);
-    for (let i = 0; i < 50; i++) await nb.transfer(0x77, reg, 1); // warm up the JIT and the pool
+    for (let i = 0; i < 50; i++) await worker.transfer(0x77, reg, 1); // warm up the JIT, worker, pool
+    for (let i = 0; i < 50; i++) await nb.transfer(0x77, reg, 1);
+    const w = await maxTickGap(async () => {
+      for (let i = 0; i < N; i++) await worker.transfer(0x77, reg, 1);
+    });
     const a = await maxTickGap(async () => {
       for (let i = 0; i < N; i++) await nb.transfer(0x77, reg, 1);
     });
@@ -215,20 +226,88 @@ Deno.test("LinuxI2cBus nonblocking reads keep the event loop turning", async () 
       for (let i = 0; i < N; i++) sync.transferSync(0x77, reg, 1);
       return Promise.resolve();
     });
+    const fmt = (r: { gapMs: number; ticks: number; ms: number }) =>
+      `${r.gapMs.toFixed(2)} ms (${r.ticks} ticks in ${r.ms.toFixed(1)} ms)`;
     console.log(
-      `event-loop max gap during ${N} reads: nonblocking ${a.gapMs.toFixed(2)} ms (${a.ticks} ticks in ${
-        a.ms.toFixed(1)
-      } ms), sync ${b.gapMs.toFixed(2)} ms (${b.ticks} ticks in ${b.ms.toFixed(1)} ms)`,
+      `event-loop max gap during ${N} reads: worker ${fmt(w)}, nonblocking ${fmt(a)}, sync ${fmt(b)}`,
     );
-    assert.ok(a.ticks > 0, "timers ran during the nonblocking loop");
     assert.equal(b.ticks, 0, "a sync loop starves timers (the control)");
     // TCG on a shared host stalls the whole VM now and then, so only starvation is asserted:
-    // the sync loop gets no tick at all, the nonblocking loop is never blocked from start to end.
-    assert.ok(a.gapMs < a.ms, `nonblocking max gap ${a.gapMs} ms should be below the loop's ${a.ms} ms`);
+    // the sync loop gets no tick at all, the off-loop modes are never blocked from start to end.
+    for (const [name, r] of [["worker", w], ["nonblocking", a]] as const) {
+      assert.ok(r.ticks > 0, `timers ran during the ${name} loop`);
+      assert.ok(r.gapMs < r.ms, `${name} max gap ${r.gapMs} ms should be below the loop's ${r.ms} ms`);
+    }
   } finally {
+    worker.close();
     nb.close();
     sync.close();
   }
+});
+
+/**
+ * The kernel's own record of SMBus transfers: the `smbus` trace events, which
+ * `__i2c_smbus_xfer` emits once per transfer it hands to the adapter (`smbus_write` for each
+ * write, `smbus_result` with the adapter's return code for each).
+ */
+async function smbusTrace(): Promise<
+  { clear(): void; events(): string[]; [Symbol.asyncDispose](): Promise<void> }
+> {
+  const dir = "/sys/kernel/tracing";
+  if (!existsSync(`${dir}/trace`)) {
+    const m = await new Deno.Command("mount", { args: ["-t", "tracefs", "nodev", dir], stderr: "piped" })
+      .output();
+    assert.equal(m.code, 0, new TextDecoder().decode(m.stderr));
+  }
+  const on = (v: string) => {
+    for (const e of ["smbus_write", "smbus_result"]) {
+      Deno.writeTextFileSync(`${dir}/events/smbus/${e}/enable`, v);
+    }
+  };
+  on("1");
+  return {
+    clear: () => Deno.writeTextFileSync(`${dir}/trace`, ""),
+    events: () =>
+      Deno.readTextFileSync(`${dir}/trace`).split("\n").filter((l) => /smbus_(write|result):/.test(l)),
+    [Symbol.asyncDispose]: () => Promise.resolve(on("0")),
+  };
+}
+
+function existsSync(path: string): boolean {
+  try {
+    Deno.statSync(path);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+Deno.test("LinuxI2cBus worker mode sends a failing write once (kernel smbus trace; nonblocking repeats it)", async () => {
+  await using trace = await smbusTrace();
+  const sent: Record<string, string[]> = {};
+  for (const io of ["worker", "nonblocking"] as const) {
+    const bus = LinuxI2cBus.open(0, { io });
+    try {
+      await bus.transfer(0x77, bytes(0x30, 0x00), 0); // select a present device first
+      trace.clear();
+      const err = await bus.transfer(0x50, bytes(0x30, 0xab), 0).then(() => null, (e) => e);
+      assert.ok(err instanceof HalError, String(err));
+      assert.equal(err.code, "address_nak");
+      assert.equal(
+        err.message,
+        "Cannot write I2C device 0x50 on bus 0: address not acknowledged (errno 19 ENODEV)",
+      );
+      sent[io] = trace.events().filter((l) => / a=050 /.test(l));
+    } finally {
+      bus.close();
+    }
+  }
+  const count = (io: string, event: string) => sent[io].filter((l) => l.includes(`${event}:`)).length;
+  assert.equal(count("worker", "smbus_write"), 1, sent.worker.join("\n"));
+  assert.equal(count("worker", "smbus_result"), 1, sent.worker.join("\n"));
+  assert.match(sent.worker.find((l) => l.includes("smbus_result:"))!, /res=-19/);
+  // The control: nonblocking cannot read errno on the pool thread, so it sends the write again.
+  assert.equal(count("nonblocking", "smbus_write"), 2, sent.nonblocking.join("\n"));
 });
 
 Deno.test("LinuxI2cBus refuses an address a kernel driver claimed unless forced", async () => {
@@ -319,7 +398,7 @@ async function piix4Bus(): Promise<number> {
   throw new Error("Cannot find the PIIX4 SMBus adapter in /sys/class/i2c-adapter");
 }
 
-for (const io of ["sync", "nonblocking"] as const) {
+for (const io of MODES) {
   Deno.test(`LinuxI2cBus on an emulated PIIX4 controller: round trip, ENXIO on NAK, no I2C block (${io})`, async () => {
     const n = await piix4Bus();
     const bus = LinuxI2cBus.open(n, { io });
