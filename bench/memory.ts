@@ -58,13 +58,21 @@ export async function benchMemory(): Promise<BenchRow[]> {
       const { events } = await (await fetch(`${svc.url}/api/events?type=cycle.end&limit=1`)).json();
       return events.at(-1)?.cycle ?? 0;
     };
+    const heapMb = async () => {
+      const text = await (await fetch(`${svc.url}/metrics`)).text();
+      const m = text.match(/^harvester_heap_used_bytes (\d+)/m);
+      return m ? Number(m[1]) / 1048576 : NaN;
+    };
     await waitFor("warm-up: 100 cycles", async () => (await cycle()) >= 100, 60_000);
     const warm = treeRssMb(pid);
+    const warmHeap = await heapMb();
     await waitFor(`${HOUR_CYCLES} cycles`, async () => (await cycle()) >= HOUR_CYCLES, 300_000);
     const hour = treeRssMb(pid);
+    const hourHeap = await heapMb();
     // A second hour shows whether memory is bounded (the event ring and caches full) or still growing.
     await waitFor(`${2 * HOUR_CYCLES} cycles`, async () => (await cycle()) >= 2 * HOUR_CYCLES, 300_000);
     const twoHours = treeRssMb(pid);
+    const twoHoursHeap = await heapMb();
     const { plugins } = await (await fetch(`${svc.url}/api/plugins`)).json();
     const running = plugins.filter((p: { status: string }) => p.status === "running").length;
     return [
@@ -97,6 +105,15 @@ export async function benchMemory(): Promise<BenchRow[]> {
         peer: "after one hour-equivalent",
         peerValue: hour.total,
         ratio: twoHours.total / hour.total,
+      },
+      {
+        name: "V8 heap in use, broker+hub process (warm-up → 1 h → 2 h equivalent)",
+        value: twoHoursHeap,
+        unit: "MB",
+        peer: "after warm-up",
+        peerValue: warmHeap,
+        ratio: twoHoursHeap / warmHeap,
+        spread: `${warmHeap.toFixed(0)} → ${hourHeap.toFixed(0)} → ${twoHoursHeap.toFixed(0)}`,
       },
     ];
   } finally {
