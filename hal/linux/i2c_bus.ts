@@ -13,13 +13,16 @@ import { decodeFunctionality } from "./i2c_plan.ts";
 import { I2C_MAX_MESSAGE } from "./i2c_structs.ts";
 import { checkTransfer, failureError, I2cCore, unwrap } from "./_i2c_core.ts";
 import {
+  DONE,
+  GATE,
   GATE_BUSY,
   GATE_CLOSED,
   GATE_IDLE,
+  I2cChannel,
+  type I2cReply,
   type I2cWorkerInit,
-  type I2cWorkerReply,
-  type I2cWorkerRequest,
-} from "./i2c_worker.ts";
+  REQ,
+} from "./_i2c_channel.ts";
 
 /** How a bus runs its ioctls. */
 export type I2cIoMode = "worker" | "nonblocking" | "sync";
@@ -49,6 +52,12 @@ export interface LinuxI2cOptions {
    * the whole path against a node that is not an adapter (`/dev/null` answers ENOTTY).
    */
   assumeFuncs?: number;
+  /**
+   * `"worker"` mode: how long the worker polls for the next request before it sleeps (a
+   * sleeping thread takes tens of µs to wake, ~0.2 ms in the QEMU guest). Default 200 µs when
+   * the machine has more than one CPU, else 0 (polling would only steal the one core).
+   */
+  spinUs?: number;
 }
 
 /** How long {@link LinuxI2cBus.close} waits for an ioctl running on the worker (adapters time out in ~1 s). */
@@ -66,8 +75,9 @@ interface Job {
  * One Linux I2C adapter. Transfers are serialised per bus and run off the event loop.
  *
  * The node is opened, locked and its functionality read on the calling thread, so `open()`
- * fails synchronously. In `"worker"` mode a Worker then runs the transfers on that fd, one in
- * flight, the rest queued here. `"nonblocking"` repeats a failed ioctl once synchronously,
+ * fails synchronously. In `"worker"` mode a Worker then runs the transfers on that fd with sync
+ * FFI, one in flight (handed over in shared memory, see `_i2c_channel.ts`), the rest queued
+ * here; its errno is read on its own thread. `"nonblocking"` repeats a failed ioctl once synchronously,
  * because errno lives on the pool thread that ran it (so a failed write reaches the device
  * twice, and a repeat that succeeds returns its data); `"worker"` has no such repeat.
  *
@@ -87,7 +97,8 @@ export class LinuxI2cBus implements I2cBus {
   #pending = 0;
   #chain: Promise<unknown> = Promise.resolve();
   #worker: Worker | undefined;
-  #gate: Int32Array | undefined;
+  #channel: I2cChannel | undefined;
+  #seq = 0;
   #jobs: Job[] = [];
   #broken: Error | undefined;
 
@@ -98,7 +109,7 @@ export class LinuxI2cBus implements I2cBus {
     this.io = options.io ?? "worker";
     const maxMessage = options.maxMessage ?? I2C_MAX_MESSAGE;
     this.#core = new I2cCore(bus, fd, funcs, options.force ?? false, maxMessage);
-    if (this.io === "worker") this.#startWorker(options.force ?? false, maxMessage);
+    if (this.io === "worker") this.#startWorker(options, maxMessage);
   }
 
   /**
@@ -204,53 +215,53 @@ export class LinuxI2cBus implements I2cBus {
     } catch (err) {
       return Promise.reject(err);
     }
-    // A view into a larger buffer would clone the whole buffer: send just its bytes.
-    const own = write.byteOffset === 0 && write.byteLength === write.buffer.byteLength
-      ? write
-      : write.slice();
     return new Promise((resolve, reject) => {
-      this.#jobs.push({ addr, write: own, readLen, resolve, reject });
+      this.#jobs.push({ addr, write, readLen, resolve, reject });
       if (this.#jobs.length === 1) this.#post();
     });
   }
 
-  #startWorker(force: boolean, maxMessage: number): void {
-    const gate = new SharedArrayBuffer(4);
-    this.#gate = new Int32Array(gate);
-    const worker = new Worker(new URL("./i2c_worker.ts", import.meta.url), { type: "module" });
+  #startWorker(options: LinuxI2cOptions, maxMessage: number): void {
+    const channel = I2cChannel.create(maxMessage);
     const init: I2cWorkerInit = {
       bus: this.bus,
       fd: this.#fd,
       funcs: this.#core.funcs,
-      force,
+      force: options.force ?? false,
       maxMessage,
-      gate,
+      spinUs: options.spinUs ?? (navigator.hardwareConcurrency > 1 ? 200 : 0),
+      ctl: channel.ctl.buffer,
+      data: channel.data.buffer,
     };
-    worker.postMessage(init);
-    worker.onmessage = (e: MessageEvent<I2cWorkerReply>) => this.#settle(e.data);
+    const worker = new Worker(new URL("./i2c_worker.ts", import.meta.url), { type: "module" });
     worker.onerror = (e: ErrorEvent) => {
       e.preventDefault();
       this.#fail(new Error(`Cannot transfer on I2C bus ${this.bus}: its worker failed: ${e.message}`));
     };
-    worker.onmessageerror = () => {
-      this.#fail(new Error(`Cannot transfer on I2C bus ${this.bus}: its worker sent an unreadable reply`));
-    };
+    worker.postMessage(init);
     this.#worker = worker;
+    this.#channel = channel;
   }
 
+  /** Hand the head of the queue to the worker and await its reply off the event loop. */
   #post(): void {
+    const channel = this.#channel!;
     const { addr, write, readLen } = this.#jobs[0];
-    const request: I2cWorkerRequest = { addr, write, readLen };
-    this.#worker!.postMessage(request);
+    const seq = this.#seq = channel.request(addr, write, readLen);
+    const wait = Atomics.waitAsync(channel.ctl, DONE, (seq - 1) | 0);
+    if (wait.async) wait.value.then(() => this.#settle(seq));
+    else queueMicrotask(() => this.#settle(seq)); // already answered: still settle in order
   }
 
-  #settle(reply: I2cWorkerReply): void {
-    const job = this.#jobs.shift();
-    if (job === undefined) return;
-    if (this.#jobs.length > 0) this.#post(); // keep the worker busy before settling
+  #settle(seq: number): void {
+    const channel = this.#channel!;
+    if (seq !== this.#seq || this.#fd < 0 || this.#broken || !channel.done(seq)) return; // closed or failed
+    const reply: I2cReply = channel.reply();
+    const job = this.#jobs.shift()!;
     if (reply instanceof Uint8Array) job.resolve(reply);
-    else if ("error" in reply) job.reject(new Error(`${reply.error}`));
+    else if ("error" in reply) job.reject(new Error(reply.error));
     else job.reject(failureError(reply));
+    if (this.#jobs.length > 0) this.#post(); // after settling: callers see replies in order
   }
 
   /** The worker is gone: every transfer, queued or later, fails with `err`. */
@@ -258,7 +269,13 @@ export class LinuxI2cBus implements I2cBus {
     this.#broken = err;
     this.#worker?.terminate();
     this.#worker = undefined;
+    this.#wakeWaiter();
     for (const job of this.#jobs.splice(0)) job.reject(err);
+  }
+
+  /** Resolve a pending `Atomics.waitAsync` (its `#settle` then sees the bus closed or failed). */
+  #wakeWaiter(): void {
+    if (this.#channel) Atomics.notify(this.#channel.ctl, DONE);
   }
 
   #closedError(): Error {
@@ -267,8 +284,9 @@ export class LinuxI2cBus implements I2cBus {
 
   /**
    * Release the device node. Later transfers fail; transfers already queued fail too. In
-   * `"worker"` mode the worker is terminated, after the ioctl it may be running returns (never
-   * under its feet), and the one in flight fails as closed (it may have reached the device).
+   * `"worker"` mode close waits (blocking, at most 5 s) for an ioctl the worker is running, so
+   * the fd never closes under its feet, then terminates the worker; the transfer in flight
+   * fails as closed (it may have reached the device).
    * In `"nonblocking"` mode the fd closes after the call on a pool thread returns.
    */
   close(): void {
@@ -276,7 +294,7 @@ export class LinuxI2cBus implements I2cBus {
     if (fd < 0) return;
     this.#fd = -1;
     this.#core.fd = -1;
-    if (this.#worker || this.#gate) {
+    if (this.#channel) {
       this.#closeWorker(fd);
       return;
     }
@@ -285,18 +303,21 @@ export class LinuxI2cBus implements I2cBus {
   }
 
   #closeWorker(fd: number): void {
-    const gate = this.#gate!;
+    const ctl = this.#channel!.ctl;
     const deadline = performance.now() + CLOSE_WAIT_MS;
     // Shut the gate so no ioctl starts on the worker again; wait out one that is running.
-    while (Atomics.compareExchange(gate, 0, GATE_IDLE, GATE_CLOSED) === GATE_BUSY) {
+    while (Atomics.compareExchange(ctl, GATE, GATE_IDLE, GATE_CLOSED) === GATE_BUSY) {
       const left = deadline - performance.now();
       if (left <= 0) break;
-      Atomics.wait(gate, 0, GATE_BUSY, left);
+      Atomics.wait(ctl, GATE, GATE_BUSY, left);
     }
-    const safe = Atomics.load(gate, 0) === GATE_CLOSED;
-    const jobs = this.#jobs.splice(0);
+    const safe = Atomics.load(ctl, GATE) === GATE_CLOSED;
+    Atomics.add(ctl, REQ, 1); // wake a sleeping worker: it finds the gate shut and ends
+    Atomics.notify(ctl, REQ);
     this.#worker?.terminate();
     this.#worker = undefined;
+    this.#wakeWaiter();
+    const jobs = this.#jobs.splice(0);
     const closed = this.#closedError();
     if (jobs.length > 0) {
       jobs[0].reject(

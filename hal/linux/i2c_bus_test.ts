@@ -80,18 +80,24 @@ Deno.test("LinuxI2cBus worker mode settles concurrent transfers in submission or
   const bus = nullBus("worker");
   try {
     const order: string[] = [];
-    const jobs = [0x10, 0x20, 0x30, 0x40].map((addr, i) =>
-      failure(bus.transfer(addr, i % 2 ? Uint8Array.of(1, 2) : Uint8Array.of(1), i % 2 ? 0 : 1)).then((e) => {
-        order.push((e as Error).message);
-      })
-    );
+    const jobs = Array.from({ length: 200 }, (_, i) => {
+      const addr = 0x10 + (i % 0x60);
+      const write = i % 2 ? Uint8Array.of(1, 2) : Uint8Array.of(1);
+      return failure(bus.transfer(addr, write, i % 2 ? 0 : 1)).then((e) =>
+        void order.push((e as Error).message)
+      );
+    });
     await Promise.all(jobs);
-    assert.deepEqual(order, [
-      "Cannot read I2C device 0x10 on bus 3: not supported (errno 25 ENOTTY)",
-      "Cannot write I2C device 0x20 on bus 3: not supported (errno 25 ENOTTY)",
-      "Cannot read I2C device 0x30 on bus 3: not supported (errno 25 ENOTTY)",
-      "Cannot write I2C device 0x40 on bus 3: not supported (errno 25 ENOTTY)",
-    ]);
+    assert.deepEqual(
+      order,
+      Array.from(
+        { length: 200 },
+        (_, i) =>
+          `Cannot ${i % 2 ? "write" : "read"} I2C device 0x${
+            (0x10 + (i % 0x60)).toString(16)
+          } on bus 3: not supported (errno 25 ENOTTY)`,
+      ),
+    );
   } finally {
     bus.close();
   }

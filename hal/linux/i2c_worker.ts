@@ -1,75 +1,64 @@
 /**
  * The thread of one `LinuxI2cBus` in `"worker"` mode: it runs each transfer synchronously over
  * FFI on the bus fd the main thread opened (fds are per process), so errno is read on the
- * thread that made the ioctl and a failed write is never repeated. One request at a time:
- * the main thread posts the next only after this one's reply.
+ * thread that made the ioctl and a failed write is never repeated.
  *
- * Protocol: first message {@link I2cWorkerInit}, then {@link I2cWorkerRequest}s; each gets one
- * {@link I2cWorkerReply}: the bytes (buffer transferred), an {@link I2cFailure}, or `{ error }`.
+ * Started with one {@link I2cWorkerInit} message, it then lives in a loop on the shared
+ * {@link I2cChannel}: poll for the next request for `spinUs` (a read loop's next request comes
+ * within microseconds, and a sleeping thread costs tens of µs to wake), else sleep in
+ * `Atomics.wait`; run the request; publish the reply. It ends when the bus closes (the gate is
+ * shut or the worker is terminated).
  *
  * @module
  */
-import { I2cCore, type I2cFailure } from "./_i2c_core.ts";
-
-/** What the worker needs to run transfers on the main thread's fd. */
-export interface I2cWorkerInit {
-  bus: number;
-  fd: number;
-  funcs: number;
-  force: boolean;
-  maxMessage: number;
-  /**
-   * `Int32Array` over it, index 0: {@link GATE_IDLE}, {@link GATE_BUSY} while an ioctl may run,
-   * {@link GATE_CLOSED} once the main thread closes the bus (then no ioctl starts again).
-   */
-  gate: SharedArrayBuffer;
-}
-
-/** One transfer, already checked on the main thread. */
-export interface I2cWorkerRequest {
-  addr: number;
-  write: Uint8Array;
-  readLen: number;
-}
-
-/** The answer to one request. */
-export type I2cWorkerReply = Uint8Array | I2cFailure | { error: string };
-
-export const GATE_IDLE = 0;
-export const GATE_BUSY = 1;
-export const GATE_CLOSED = 2;
+import { I2cCore } from "./_i2c_core.ts";
+import { GATE, GATE_BUSY, GATE_IDLE, I2cChannel, type I2cWorkerInit, REQ } from "./_i2c_channel.ts";
 
 interface WorkerScope {
-  onmessage: ((e: MessageEvent) => void) | null;
-  postMessage(message: unknown, transfer?: Transferable[]): void;
+  onmessage: ((e: MessageEvent<I2cWorkerInit>) => void) | null;
   close(): void;
 }
 
 const scope = globalThis as unknown as WorkerScope;
-let core: I2cCore | undefined;
-let gate: Int32Array;
 
-scope.onmessage = (e: MessageEvent) => {
-  if (core === undefined) {
-    const init = e.data as I2cWorkerInit;
-    core = new I2cCore(init.bus, init.fd, init.funcs, init.force, init.maxMessage);
-    gate = new Int32Array(init.gate);
-    return;
-  }
-  const { addr, write, readLen } = e.data as I2cWorkerRequest;
-  if (Atomics.compareExchange(gate, 0, GATE_IDLE, GATE_BUSY) !== GATE_IDLE) {
-    scope.close(); // the bus closed: its fd may already belong to someone else
-    return;
-  }
-  let reply: I2cWorkerReply;
-  try {
-    reply = core.run(addr, write, readLen);
-  } catch (err) {
-    reply = { error: err instanceof Error ? `${err.name}: ${err.message}` : String(err) };
-  } finally {
-    Atomics.store(gate, 0, GATE_IDLE);
-    Atomics.notify(gate, 0);
-  }
-  if (reply instanceof Uint8Array) scope.postMessage(reply, [reply.buffer as ArrayBuffer]);
-  else scope.postMessage(reply);
+scope.onmessage = (e) => {
+  scope.onmessage = null;
+  serve(e.data);
+  scope.close();
 };
+
+/** Answer requests until the bus closes. */
+function serve(init: I2cWorkerInit): void {
+  const core = new I2cCore(init.bus, init.fd, init.funcs, init.force, init.maxMessage);
+  const channel = new I2cChannel(init.ctl, init.data);
+  const ctl = channel.ctl;
+  let seen = 0;
+  for (;;) {
+    if (Atomics.load(ctl, REQ) === seen && init.spinUs > 0) {
+      const until = performance.now() + init.spinUs / 1000;
+      while (Atomics.load(ctl, REQ) === seen && performance.now() < until) { /* poll */ }
+    }
+    Atomics.wait(ctl, REQ, seen);
+    const seq = Atomics.load(ctl, REQ);
+    if (Atomics.compareExchange(ctl, GATE, GATE_IDLE, GATE_BUSY) !== GATE_IDLE) return; // closed
+    if (seq === seen) {
+      release(ctl);
+      continue;
+    }
+    seen = seq;
+    const { addr, write, readLen } = channel.takeRequest();
+    let reply;
+    try {
+      reply = core.run(addr, write, readLen);
+    } catch (err) {
+      reply = { error: err instanceof Error ? `${err.name}: ${err.message}` : String(err) };
+    }
+    release(ctl);
+    channel.answer(seq, reply);
+  }
+}
+
+function release(ctl: Int32Array<SharedArrayBuffer>): void {
+  Atomics.store(ctl, GATE, GATE_IDLE);
+  Atomics.notify(ctl, GATE);
+}
