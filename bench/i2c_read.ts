@@ -1,7 +1,8 @@
 /**
  * I2C register read software cost (read byte data, 0x77 reg 0xD0, i2c-stub in a QEMU guest):
- * hal/linux over FFI (sync and nonblocking) vs the same ioctl from C vs Python smbus2, plus the
- * cost of building the ioctl structs per call vs reusing them.
+ * hal/linux over FFI in each I/O mode (sync; worker, the default, with and without its idle
+ * polling; nonblocking) vs the same ioctl from C vs Python smbus2, plus the cost of building
+ * the ioctl structs per call vs reusing them.
  *
  * Host: `deno run -A bench/i2c_read.ts` boots the guest (tests/kernel/run.sh bench) and prints a
  * table. Guest: `--guest` measures the Deno side and prints JSON lines.
@@ -9,7 +10,7 @@
  * @module
  */
 import { libc, O_RDWR, openPath } from "../hal/linux/_libc.ts";
-import { LinuxI2cBus } from "../hal/linux/i2c_bus.ts";
+import { type I2cIoMode, LinuxI2cBus } from "../hal/linux/i2c_bus.ts";
 import { I2C_SLAVE, I2C_SMBUS } from "../hal/linux/ioctl.ts";
 import { planTransfer, type SmbusPlan } from "../hal/linux/i2c_plan.ts";
 import { I2cStructs } from "../hal/linux/i2c_structs.ts";
@@ -44,6 +45,11 @@ async function guest(repeats = 5): Promise<void> {
   const out = (s: Sample) => console.log(JSON.stringify(s));
   const sync = LinuxI2cBus.open(0, { io: "sync" });
   const nb = LinuxI2cBus.open(0, { io: "nonblocking" });
+  const offLoop: Record<string, LinuxI2cBus> = {
+    "deno-worker": LinuxI2cBus.open(0, { io: "worker" }),
+    "deno-worker-nospin": LinuxI2cBus.open(0, { io: "worker", spinUs: 0 }),
+    "deno-nonblocking": nb,
+  };
   await sync.transfer(0x77, Uint8Array.of(0xd0, 0x61), 0);
   // Raw ioctl: structs reused vs built per call (what LinuxI2cBus avoids).
   const fd = openPath("/dev/i2c-0", O_RDWR);
@@ -63,23 +69,25 @@ async function guest(repeats = 5): Promise<void> {
     },
   };
   for (const fn of Object.values(variants)) timeLoop(3000, fn);
-  await timeLoopAsync(300, () => nb.transfer(0x77, REG, 1));
+  for (const bus of Object.values(offLoop)) await timeLoopAsync(300, () => bus.transfer(0x77, REG, 1));
   for (let r = 0; r < repeats; r++) {
     for (const [peer, fn] of Object.entries(variants)) out({ peer, nsPerCall: timeLoop(20000, fn) });
-    let last = performance.now(), gap = 0;
-    const id = setInterval(() => {
-      const now = performance.now();
-      gap = Math.max(gap, now - last);
-      last = now;
-    }, 1);
-    last = performance.now();
-    const ns = await timeLoopAsync(2000, () => nb.transfer(0x77, REG, 1));
-    clearInterval(id);
-    out({ peer: "deno-nonblocking", nsPerCall: ns, gapMs: Math.max(gap, performance.now() - last) });
+    for (const [peer, bus] of Object.entries(offLoop)) {
+      let last = performance.now(), gap = 0;
+      const id = setInterval(() => {
+        const now = performance.now();
+        gap = Math.max(gap, now - last);
+        last = now;
+      }, 1);
+      last = performance.now();
+      const ns = await timeLoopAsync(2000, () => bus.transfer(0x77, REG, 1));
+      clearInterval(id);
+      out({ peer, nsPerCall: ns, gapMs: Math.max(gap, performance.now() - last) });
+    }
   }
   libc().close(fd);
   sync.close();
-  nb.close();
+  for (const bus of Object.values(offLoop)) bus.close();
 }
 
 const median = (xs: number[]) => {
@@ -112,6 +120,8 @@ export function rowsFromSamples(samples: Sample[]): BenchRow[] {
     });
   };
   vsC("I2C read byte data: hal/linux FFI sync (reused structs)", "deno-sync");
+  vsC("I2C read byte data: hal/linux worker (default: sync FFI on a bus thread)", "deno-worker");
+  vsC("I2C read byte data: hal/linux worker, no idle polling (spinUs 0)", "deno-worker-nospin");
   vsC("I2C read byte data: hal/linux FFI nonblocking", "deno-nonblocking");
   vsC("I2C read byte data: Python smbus2", "python");
   rows.push({ name: "I2C read byte data: C ioctl", value: cUs, unit: "µs/call", spread: spread(c, 1000) });
@@ -127,10 +137,11 @@ export function rowsFromSamples(samples: Sample[]): BenchRow[] {
       spread: spread(alloc, 1000),
     });
   }
-  const gaps = by("deno-nonblocking", "gapMs");
-  if (gaps.length) {
+  for (const [peer, mode] of [["deno-worker", "worker"], ["deno-nonblocking", "nonblocking"]]) {
+    const gaps = by(peer, "gapMs");
+    if (gaps.length === 0) continue;
     rows.push({
-      name: "event-loop max gap during nonblocking read loop",
+      name: `event-loop max gap during ${mode} read loop`,
       value: median(gaps),
       unit: "ms",
       spread: spread(gaps, 1),
@@ -175,6 +186,16 @@ export async function hostDispatch(cPeer: string, repeats = 5): Promise<BenchRow
     nb.push(await timeLoopAsync(5000, () => libc().ioctlNb(fd, I2C_SMBUS, s.smbusPtr)));
   }
   libc().close(fd);
+  // The whole LinuxI2cBus.transfer() per mode against /dev/null (functionality assumed): the
+  // ioctl fails with ENOTTY, so each call also builds its HalError (~4 µs here).
+  const modes: Record<string, number[]> = { sync: [], worker: [], nonblocking: [] };
+  for (const io of Object.keys(modes) as I2cIoMode[]) {
+    const bus = LinuxI2cBus.open(0, { path: "/dev/null", io, assumeFuncs: 0x00010001 }); // I2C_RDWR
+    const call = () => bus.transfer(0x77, REG, 1).catch(() => {});
+    await timeLoopAsync(2000, call);
+    for (let r = 0; r < repeats; r++) modes[io].push(await timeLoopAsync(5000, call));
+    bus.close();
+  }
   // Struct preparation alone (no syscall): a fresh set of buffers per call vs the bus's reused set.
   const plan = planTransfer(0x0c7f0000, REG, 1, { bus: 0, addr: 0x77 }) as SmbusPlan;
   const fresh: number[] = [], reused: number[] = [];
@@ -203,6 +224,9 @@ export async function hostDispatch(cPeer: string, repeats = 5): Promise<BenchRow
   return [
     row("ioctl dispatch on host (/dev/null): Deno FFI sync", sync),
     row("ioctl dispatch on host (/dev/null): Deno FFI nonblocking", nb),
+    ...Object.entries(modes).map(([io, xs]) =>
+      row(`LinuxI2cBus.transfer() on host (/dev/null, ENOTTY): ${io}`, xs)
+    ),
     {
       name: "I2C structs prepared per call on host (no syscall)",
       value: median(fresh) / 1000,

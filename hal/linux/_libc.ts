@@ -6,7 +6,8 @@
  * errno is thread-local: after a sync call it is read with `__errno_location()` on the same
  * thread. A nonblocking call runs on one of several pool threads (4 distinct ones seen in 200
  * calls here), so its errno cannot be read afterwards; callers recover it by repeating the
- * failed call synchronously (see `LinuxI2cBus`).
+ * failed call synchronously (`LinuxI2cBus` in `"nonblocking"` mode), or avoid the pool and
+ * make sync calls on a thread of their own (`LinuxI2cBus` in `"worker"` mode, its default).
  *
  * @module
  */

@@ -32,7 +32,10 @@ export interface LinuxHalOptions extends HalOptions {
   i2cForce?: boolean;
   /** Lock each I2C bus exclusively (`flock`), so a second broker fails to open it. Default false. */
   i2cExclusive?: boolean;
-  /** How I2C ioctls run: `"nonblocking"` (default, off the event loop) or `"sync"`. */
+  /**
+   * How I2C ioctls run: `"worker"` (default: a thread per bus with sync FFI, errno read there),
+   * `"nonblocking"` (Deno's FFI pool; a failed ioctl is repeated to learn errno) or `"sync"`.
+   */
   i2cIo?: I2cIoMode;
   /** SPI bus of the WS2812B strip (MOSI), default 0, chip select 0. */
   spiBus?: number;
