@@ -214,8 +214,8 @@ Deno.test("LinuxI2cBus worker and nonblocking reads keep the event loop turning"
   try {
     assert.equal(worker.io, "worker");
     const reg = bytes(0xd0);
-    for (let i = 0; i < 50; i++) await worker.transfer(0x77, reg, 1); // warm up the JIT, worker, pool
-    for (let i = 0; i < 50; i++) await nb.transfer(0x77, reg, 1);
+    for (let i = 0; i < 300; i++) await worker.transfer(0x77, reg, 1); // warm up the JIT (slow under TCG)
+    for (let i = 0; i < 300; i++) await nb.transfer(0x77, reg, 1);
     const w = await maxTickGap(async () => {
       for (let i = 0; i < N; i++) await worker.transfer(0x77, reg, 1);
     });
