@@ -18,12 +18,24 @@ export interface RedisServer {
   stop(): Promise<void>;
 }
 
-/** Ask the kernel for a free TCP port on loopback. */
+/**
+ * A free TCP port on loopback *below* the kernel's ephemeral range (32768+ here). A killed server's
+ * port inside that range can be picked as the source port of a client's reconnect attempt, and TCP
+ * then connects the client to itself; keeping test servers at 20000–29999, like Redis's own 6379,
+ * rules that out.
+ */
 export function freePort(): number {
-  const l = Deno.listen({ hostname: "127.0.0.1", port: 0 });
-  const port = (l.addr as Deno.NetAddr).port;
-  l.close();
-  return port;
+  for (let i = 0; i < 200; i++) {
+    const port = 20000 + Math.floor(Math.random() * 10000);
+    try {
+      const l = Deno.listen({ hostname: "127.0.0.1", port });
+      l.close();
+      return port;
+    } catch {
+      // taken: try another
+    }
+  }
+  throw new Error("Cannot find a free port in 20000..29999 on 127.0.0.1");
 }
 
 async function waitForPort(port: number, timeoutMs: number): Promise<void> {

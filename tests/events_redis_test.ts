@@ -250,3 +250,22 @@ Deno.test("RedisConnection: no silent offline queue — a command while Redis is
     await redis.stop();
   }
 });
+
+Deno.test("RedisConnection checks readiness: a server that stops answering is dropped and reconnected", async () => {
+  const redis = await startRedis();
+  const c = new RedisConnection({ url: redis.url, healthCheckMs: 200, healthTimeoutMs: 300 });
+  try {
+    assert.ok(await c.waitReady(3000));
+    redis.pause(); // SIGSTOP: the socket stays open, nothing answers
+    await waitFor("the liveness check to notice", () => !c.ready, 5000);
+    assert.ok(c.healthFailures >= 1);
+    assert.match(c.lastError ?? "", /no answer to PING within 300 ms|offline|closed/);
+    redis.resume();
+    assert.ok(await c.waitReady(10_000), "reconnected once the server answers again");
+    assert.equal(await c.client.ping(), "PONG");
+  } finally {
+    redis.resume();
+    await c.close();
+    await redis.stop();
+  }
+});

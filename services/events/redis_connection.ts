@@ -22,6 +22,15 @@ export interface RedisConnectionOptions {
   connectTimeoutMs?: number;
   /** Client name shown by `CLIENT LIST`. */
   name?: string;
+  /**
+   * Period of the liveness check, ms (0: off). Default 1000. A ready client PINGs; no answer within
+   * `healthTimeoutMs` drops the socket and reconnects. node-redis on Deno's `node:net` can report
+   * itself ready after the server died (seen after ECONNRESET under load: no socket, commands never
+   * answered), so readiness is checked, not trusted.
+   */
+  healthCheckMs?: number;
+  /** Longest wait for the liveness PING, ms. Default 2000. */
+  healthTimeoutMs?: number;
 }
 
 /** One Redis client that never throws `error` events and never queues offline. */
@@ -36,6 +45,11 @@ export class RedisConnection {
   #closed = false;
   #readyCount = 0;
   #retryUntil = 0;
+  #health: ReturnType<typeof setInterval> | undefined;
+  #checking = false;
+  #healthTimeoutMs: number;
+  /** Times the liveness check found a "ready" client that did not answer. */
+  healthFailures = 0;
   #connecting: Promise<unknown> | null = null;
   #readyListeners = new Set<(first: boolean) => void>();
   #downListeners = new Set<() => void>();
@@ -77,6 +91,36 @@ export class RedisConnection {
       for (const l of this.#readyListeners) safe(() => l(first));
     });
     this.#connecting = this.client.connect().catch(() => {/* reported through 'error' */});
+    this.#healthTimeoutMs = options.healthTimeoutMs ?? 2000;
+    const every = options.healthCheckMs ?? 1000;
+    if (every > 0) this.#health = setInterval(() => void this.#check(), every);
+  }
+
+  /** PING a client that claims to be ready; reconnect when it does not answer. */
+  async #check(): Promise<void> {
+    if (this.#checking || this.#closed || !this.#ready) return;
+    this.#checking = true;
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    try {
+      const answered = await Promise.race([
+        this.client.ping().then(() => true, () => false),
+        new Promise<boolean>((r) => timer = setTimeout(() => r(false), this.#healthTimeoutMs)),
+      ]);
+      if (answered || this.#closed || !this.#ready) return;
+      this.healthFailures++;
+      this.lastError = `no answer to PING within ${this.#healthTimeoutMs} ms`;
+      this.#ready = false;
+      for (const l of this.#downListeners) safe(l);
+      try {
+        this.client.destroy();
+      } catch { /* already down */ }
+      if (!this.#closed) {
+        this.#connecting = this.client.connect().catch(() => {/* reported through 'error' */});
+      }
+    } finally {
+      clearTimeout(timer);
+      this.#checking = false;
+    }
   }
 
   /** True while commands can be sent. */
@@ -128,6 +172,7 @@ export class RedisConnection {
     if (this.#closed) return;
     this.#closed = true;
     this.#ready = false;
+    clearInterval(this.#health);
     try {
       this.client.destroy();
     } catch { /* already closed */ }
