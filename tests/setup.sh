@@ -13,7 +13,9 @@ fi
 need=()
 command -v redis-server >/dev/null 2>&1 || need+=(redis-server)
 command -v qemu-system-x86_64 >/dev/null 2>&1 || need+=(qemu-system-x86)
-[ -x /bin/busybox ] && busybox --list 2>/dev/null | grep -qx insmod || need+=(busybox-static)
+# The initramfs has no libc: busybox must be the static build.
+bb=$( [ -x /bin/busybox ] && ldd /bin/busybox 2>&1 || true)
+[[ "$bb" == *"not a dynamic executable"* ]] || need+=(busybox-static)
 command -v cpio >/dev/null 2>&1 || need+=(cpio)
 ls /usr/lib/x86_64-linux-gnu/libgpiod.so.2* >/dev/null 2>&1 || need+=(libgpiod2)
 command -v chromium >/dev/null 2>&1 || need+=(chromium)
