@@ -4,6 +4,7 @@
  * @module
  */
 import { z } from "zod";
+import { schedulerStateSchema } from "../shm/mod.ts";
 
 const nodeId = z.string().regex(
   /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/,
@@ -59,19 +60,6 @@ const readingRecord = z.looseObject({
   timestamp: iso,
 });
 
-const schedulerState = z.looseObject({
-  mood: z.enum(["idle", "active", "tired", "overwhelmed"]),
-  energy: z.number(),
-  inboxDepth: z.number(),
-  cadenceMs: z.number(),
-  priority: z.number(),
-  lastRunAt: z.string().nullable(),
-  runs: z.number(),
-  overruns: z.number(),
-  drops: z.number(),
-  deferred: z.number(),
-});
-
 const pluginStatus = z.looseObject({
   id: z.string().max(64),
   version: z.string().max(32),
@@ -80,7 +68,7 @@ const pluginStatus = z.looseObject({
   lastError: z.string().max(2000).nullable(),
   lastErrorAt: z.string().nullable(),
   lastPollAt: z.string().nullable(),
-  scheduler: schedulerState.nullable(),
+  scheduler: schedulerStateSchema.nullable(),
 });
 
 const unit = z.number().refine(Number.isFinite, "must be a finite number");

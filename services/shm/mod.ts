@@ -26,7 +26,13 @@ export { AutoSharedState, type AutoSharedStateOptions } from "./auto_state.ts";
 export { defaultShmDir, FileSharedState, type FileSharedStateOptions } from "./file_state.ts";
 export { MemorySharedState } from "./memory_state.ts";
 export { RedisSharedState, type RedisSharedStateOptions, shmKeys } from "./redis_state.ts";
-export { checkNode, parseSnapshot, serializeSnapshot, snapshotSchema } from "./validate.ts";
+export {
+  checkNode,
+  parseSnapshot,
+  schedulerStateSchema,
+  serializeSnapshot,
+  snapshotSchema,
+} from "./validate.ts";
 
 /** Backend names. */
 export type SharedStateBackend = "auto" | "redis" | "file" | "memory";

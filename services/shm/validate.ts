@@ -19,7 +19,8 @@ const readingRecord = z.looseObject({
   timestamp: z.string(),
 });
 
-const schedulerState = z.looseObject({
+/** A plugin's scheduler state (shared with the hub's push validation). */
+export const schedulerStateSchema = z.looseObject({
   mood: z.enum(["idle", "active", "tired", "overwhelmed"]),
   energy: z.number(),
   inboxDepth: z.number(),
@@ -40,7 +41,7 @@ const pluginStatus = z.looseObject({
   lastError: z.string().nullable(),
   lastErrorAt: z.string().nullable(),
   lastPollAt: z.string().nullable(),
-  scheduler: schedulerState.nullable(),
+  scheduler: schedulerStateSchema.nullable(),
 });
 
 /** The zod schema of {@link Snapshot}. */
