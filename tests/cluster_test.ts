@@ -108,6 +108,10 @@ Deno.test({
       await north.stop(true);
       await waitFor("north stale", async () => (await nodes(hub)).north === "stale", 15_000);
       await waitFor("north offline", async () => (await nodes(hub)).north === "offline", 15_000);
+      await waitFor("a node.offline event for north", async () => {
+        const { events } = await (await fetch(`${hub.url}/api/events?type=node.offline`)).json();
+        return events.some((e: { data: { node: string } }) => e.data.node === "north");
+      }, 10_000);
       assert.equal((await nodes(hub)).south, "online");
       north = await spoke("north");
       await waitFor("north back online", async () => (await nodes(hub)).north === "online", 30_000)
