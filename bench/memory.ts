@@ -8,7 +8,7 @@
  * @module
  */
 import { startService, waitFor } from "../tests/e2e/_helpers.ts";
-import { pidOf, treeRssMb } from "./_proc.ts";
+import { pidOf, treeRssMb } from "../tests/_proc.ts";
 import type { BenchRow } from "./row.ts";
 
 const WASM_HOST_MB = 300;

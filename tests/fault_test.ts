@@ -8,6 +8,7 @@
 import assert from "node:assert/strict";
 import { createClient } from "redis";
 import { startRedis } from "./_redis.ts";
+import { pidOf, rssMb } from "./_proc.ts";
 import { ROOT, type Service, startService, waitFor } from "./e2e/_helpers.ts";
 
 interface Reading {
@@ -26,23 +27,6 @@ async function readings(svc: Service): Promise<Reading[]> {
 async function newest(svc: Service, id: string): Promise<number> {
   const r = (await readings(svc)).find((x) => x.id === id);
   return r ? Date.parse(r.timestamp) : 0;
-}
-
-/** pid of the service whose command line names `needle` (its temp config path). */
-function pidOf(needle: string): number {
-  for (const e of Deno.readDirSync("/proc")) {
-    if (!/^\d+$/.test(e.name)) continue;
-    try {
-      const cmd = Deno.readTextFileSync(`/proc/${e.name}/cmdline`);
-      if (cmd.includes(needle) && cmd.includes("main.ts")) return Number(e.name);
-    } catch { /* gone */ }
-  }
-  throw new Error(`Cannot find the service process for ${needle}`);
-}
-
-function rssMb(pid: number): number {
-  const m = Deno.readTextFileSync(`/proc/${pid}/status`).match(/VmRSS:\s+(\d+) kB/);
-  return m ? Number(m[1]) / 1024 : NaN;
 }
 
 async function metric(svc: Service, name: string): Promise<number> {

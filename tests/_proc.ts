@@ -1,5 +1,5 @@
 /**
- * Process figures for benchmarks: find a service by its command line, and the resident set of its
+ * Process figures for tests and benchmarks: find a service by its command line, and the resident set of its
  * whole process tree (the broker/hub process plus its sandbox children).
  *
  * @module
