@@ -1,19 +1,14 @@
 /**
  * The bridge from `[hal]`, `[leds]`, `[buzzer]` and `[sensors]` to the HAL's constructor
- * options. Structurally a `HalOptions` (plus the sim extras), so `config/` needs no `hal` import.
+ * options: a `HalOptions` plus what both backends take beyond it.
  *
  * @module
  */
+import type { HalOptions } from "../hal/mod.ts";
 import type { Config } from "./schema.ts";
 
 /** What `new SimHal(...)` / the Linux HAL take from the configuration. */
-export interface HalOptionsFromConfig {
-  i2cBuses: number[];
-  gpioChip: number;
-  ledCount: number;
-  ledPin: number;
-  ledBrightness: number;
-  buzzerPin: number;
+export interface HalOptionsFromConfig extends HalOptions {
   buzzerActiveLow: boolean;
   /** GPIO pins with a DHT22 wired. */
   dht22Pins: number[];

@@ -14,6 +14,7 @@ import {
   bearer,
   checkOrigin,
   limitBody,
+  missingToken,
   readJson,
   requireToken,
   safeEqual,
@@ -163,14 +164,7 @@ export function createApp(core: HubCore): Hono {
 
   // --- spoke ingest
   const spokeToken = (node: string, token: string | null) => {
-    if (token === null) {
-      throw new RequestError(
-        401,
-        "Cannot authorize request: missing bearer token",
-        "authorization",
-        "is missing",
-      );
-    }
+    if (token === null) throw missingToken();
     const expected = o.tokens.spokes[node];
     if (expected === undefined || expected === "") {
       throw new RequestError(

@@ -30,6 +30,16 @@ export function bearer(c: Context): string | null {
   return m ? m[1] : null;
 }
 
+/** The 401 for a request without `Authorization: Bearer …`. */
+export function missingToken(): RequestError {
+  return new RequestError(
+    401,
+    "Cannot authorize request: missing bearer token",
+    "authorization",
+    "is missing",
+  );
+}
+
 /**
  * Require a bearer token that `accept` recognizes.
  *
@@ -39,14 +49,7 @@ export function bearer(c: Context): string | null {
 export function requireToken(accept: (token: string) => boolean): MiddlewareHandler {
   return async function requireTokenMiddleware(c, next) {
     const token = bearer(c);
-    if (token === null) {
-      throw new RequestError(
-        401,
-        "Cannot authorize request: missing bearer token",
-        "authorization",
-        "is missing",
-      );
-    }
+    if (token === null) throw missingToken();
     if (!accept(token)) {
       throw new RequestError(
         401,
