@@ -96,7 +96,6 @@ export class Broker {
   #timer: ReturnType<typeof setInterval> | undefined;
   #running = false;
   #cycleBusy = false;
-  #identity: Identity | null = null;
   #startedAt = Date.now();
 
   constructor(options: BrokerOptions) {
@@ -209,7 +208,7 @@ export class Broker {
           presence: Number(anima.presence ?? 0),
         }
         : null,
-      identity: this.#identity ?? identityFrom(anima),
+      identity: identityFrom(anima),
       oled: fb ? b64(fb) : null,
     };
   }
@@ -254,8 +253,7 @@ export class Broker {
           throw new Error(`Cannot set name: the anima plugin is not running on node ${o.node}`);
         }
         const data = await o.plugins.command("anima", "set_name", { name: cmd.name });
-        const prev = this.#identity ?? identityFrom(this.#readings.get(`${o.node}:anima`)?.values);
-        if (prev) this.#identity = { ...prev, name: cmd.name };
+        // The snapshot's identity comes from anima's reading: poll it now so the new name shows.
         this.#scheduler.demand("anima", { command: "set_name" }, 0.9);
         return data;
       }
@@ -312,9 +310,6 @@ export class Broker {
         };
         this.#readings.set(record.id, record);
         o.emitter.emit("reading", record as unknown as Record<string, unknown>);
-        if (r.sensor === "anima" && typeof r.values.creature_id === "string") {
-          this.#identity = identityFrom(r.values);
-        }
       }
       if (readings.length > 0) this.#scheduler.produced(id);
     } catch (e) {
