@@ -95,3 +95,32 @@ Deno.test("every import in the tree follows the dependency direction", () => {
   assert.ok(edges > 10, `expected to read the import graph, saw ${edges} edges`);
   assert.deepEqual(problems, []);
 });
+
+/** npm package names a lockfile's snapshot would install on a first run. */
+function lockedPackages(lockPath: string): Set<string> {
+  const lock = JSON.parse(Deno.readTextFileSync(lockPath)) as { npm?: Record<string, unknown> };
+  return new Set(Object.keys(lock.npm ?? {}).map((k) => k.replace(/^(@?[^@]+)@.*$/, "$1")));
+}
+
+Deno.test("the runtime import map and lock hold only what the service runs; dev packages live in tests/", () => {
+  const config = JSON.parse(Deno.readTextFileSync(join(ROOT, "deno.json"))) as {
+    imports: Record<string, string>;
+  };
+  const dev = JSON.parse(Deno.readTextFileSync(join(ROOT, "tests", "import_map.json"))) as {
+    imports: Record<string, string>;
+  };
+  const devOnly = ["@sinonjs/fake-timers", "playwright-core", "autocannon", "socket.io-client"];
+  for (const name of devOnly) {
+    assert.ok(!(name in config.imports), `${name} must not be in deno.json's imports (a Pi would fetch it)`);
+    assert.ok(name in dev.imports, `${name} belongs in tests/import_map.json`);
+  }
+  // The dev map is the runtime map plus dev packages: the same versions, so tests run what ships.
+  for (const [name, target] of Object.entries(config.imports)) {
+    assert.equal(dev.imports[name], target, `tests/import_map.json must map ${name} as deno.json does`);
+  }
+  const runtime = lockedPackages(join(ROOT, "deno.lock"));
+  for (const name of [...devOnly, "@sinonjs/commons"]) {
+    assert.ok(!runtime.has(name), `deno.lock installs ${name} on a first start`);
+  }
+  assert.ok(runtime.has("hono") && runtime.has("zod"), "deno.lock should lock the runtime packages");
+});

@@ -32,7 +32,7 @@ suite() {
   count "tests/out/$name.log"
 }
 
-suite unit deno test --allow-all --no-check=remote hal services plugins config tests
+suite unit deno test --allow-all --no-check=remote --import-map=tests/import_map.json --lock=tests/deno.lock hal services plugins config tests
 suite kernel bash tests/kernel/run.sh
 
 echo

@@ -5,9 +5,10 @@
 set -euo pipefail
 log() { printf '[setup] %s\n' "$*" >&2; }
 
+# Deno comes from the README's command (npx -y deno@2.9.6 task test), never from a global install.
 if ! command -v deno >/dev/null 2>&1; then
-  log "installing deno@2.9.6 from npm"
-  npm install -g deno@2.9.6 >/dev/null 2>&1
+  log "Cannot set up: no deno on PATH (run the suite as 'npx -y deno@2.9.6 task test')"
+  exit 1
 fi
 
 need=()

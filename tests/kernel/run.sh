@@ -59,13 +59,18 @@ for rel in "${order[@]}"; do
   echo "$base" >>"$stage/lib/modules/order"
 done
 
+# The guest runs the very Deno the host runs (npx's copy on a fresh machine is under ~/.npm, which
+# the guest sees through the read-only host root); it never looks deno up on its own PATH.
+deno_bin=${DENO_BIN:-$(command -v deno || true)}
+[ -n "$deno_bin" ] || { echo "Cannot run kernel tests: no deno on PATH (run through 'npx -y deno@2.9.6 task test')" >&2; exit 1; }
+deno_bin=$(readlink -f "$deno_bin")
 # What the guest runs inside the chroot (the host root, read-only, tmpfs where it must write).
 if [ "$mode" = bench ]; then
   gcc -O2 -Wall -o "$out/i2c_read_c" "$root/bench/peers/i2c_read.c"
-  guest_cmd="cd '$root' && sh bench/peers/guest_bench.sh '$out/i2c_read_c'"
+  guest_cmd="cd '$root' && DENO='$deno_bin' sh bench/peers/guest_bench.sh '$out/i2c_read_c'"
 else
   # Types are checked on the host (deno task check); skipping tsc saves seconds under TCG.
-  guest_cmd="cd '$root' && deno test --allow-all --no-lock --no-config --no-check tests/kernel/*_kernel.ts"
+  guest_cmd="cd '$root' && '$deno_bin' test --allow-all --no-lock --no-config --no-check tests/kernel/*_kernel.ts"
 fi
 
 # The guest's one writable directory (a tmpfs over the read-only host root). It must not hide the
@@ -76,6 +81,9 @@ for d in /tmp /run /var/tmp /mnt; do
   scratch=$d
   break
 done
+
+# The guest's PATH is the host's (with /sbin for modprobe): whatever the host hides, the guest does not see.
+guest_path="$PATH:/usr/sbin:/sbin"
 
 cat >"$stage/init" <<INIT
 #!/bin/busybox sh
@@ -96,7 +104,7 @@ mount -t sysfs sys \$r/sys
 mount -t devtmpfs dev \$r/dev
 mount -t tmpfs scratch \$r$scratch
 echo "KERNEL_GUEST booted \$(uname -r) in \$(cut -d' ' -f1 /proc/uptime)s"
-chroot \$r /bin/sh -c "export HOME=$scratch/home DENO_DIR=$scratch/deno TMPDIR=$scratch/tmp NO_COLOR=1 PATH=/usr/local/bin:/usr/bin:/bin:/usr/sbin:/sbin; mkdir -p $scratch/home $scratch/tmp; $guest_cmd"
+chroot \$r /bin/sh -c "export HOME=$scratch/home DENO_DIR=$scratch/deno TMPDIR=$scratch/tmp NO_COLOR=1 PATH=$guest_path; mkdir -p $scratch/home $scratch/tmp; $guest_cmd"
 echo "KERNEL_GUEST_RC=\$?"
 poweroff -f
 INIT
