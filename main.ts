@@ -3,6 +3,7 @@
  *
  * ```sh
  * deno run --allow-all main.ts start  [--config PATH] [--port N]   # broker + hub in one process
+ * deno run --allow-all main.ts --help                              # usage of every mode
  * deno run --allow-all main.ts broker [--config PATH]              # the hardware owner alone
  * deno run --allow-all main.ts hub    [--config PATH] [--port N]   # the hub alone
  * ```
@@ -12,14 +13,20 @@
 import { dirname, isAbsolute, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import {
+  checkPluginIds,
+  type Cli,
   type Config,
   ConfigError,
   grantFor,
   halOptionsFrom,
   loadConfig,
   loadPermissions,
+  type Mode,
+  parseCli,
   type Permissions,
   pluginConfig,
+  usage,
+  UsageError,
 } from "./config/mod.ts";
 import type { Hal } from "./hal/mod.ts";
 import { SimHal } from "./hal/sim/mod.ts";
@@ -27,7 +34,7 @@ import { SimBme680 } from "./hal/sim/bme680.ts";
 import { SimSsd1306 } from "./hal/sim/ssd1306.ts";
 import { LinuxHal } from "./hal/linux/mod.ts";
 import { createEvents, type Events } from "./services/events/mod.ts";
-import { createSharedState } from "./services/shm/mod.ts";
+import { AutoSharedState, createSharedState, defaultShmDir, ensureOwnedDir } from "./services/shm/mod.ts";
 import type { SharedState } from "./services/shm/snapshot.ts";
 import { Scheduler } from "./services/scheduler/mod.ts";
 import { PluginHost } from "./services/plugin_host/mod.ts";
@@ -37,6 +44,7 @@ import {
   BusLockError,
   BuzzerPlayer,
   LedBuffer,
+  lineFormatter,
   type LogLine,
   LogRing,
 } from "./services/broker/mod.ts";
@@ -51,11 +59,13 @@ import {
 import { commandRunner, SpokePusher } from "./services/spoke/mod.ts";
 import { createHub } from "./services/hub/mod.ts";
 
+import denoJson from "./deno.json" with { type: "json" };
+
 const ROOT = dirname(fileURLToPath(import.meta.url));
-const MODES = ["start", "broker", "hub"] as const;
 /** Plugins shipped with HARVESTER: trusted to share one sandbox process unless config says otherwise. */
 const FIRST_PARTY = new Set(["bme680", "dht22", "system-monitor", "oled", "anima"]);
-type Mode = typeof MODES[number];
+/** How each mode names itself in "Cannot start …" lines. */
+const LABEL: Record<Mode, string> = { start: "harvester", broker: "broker", hub: "hub" };
 
 /** Something to close at shutdown, newest first. */
 type Closer = () => unknown | Promise<unknown>;
@@ -75,6 +85,16 @@ function redisUrlOf(config: Config): string | undefined {
 
 function stateDir(config: Config): string {
   return isAbsolute(config.state.dir) ? config.state.dir : resolve(Deno.cwd(), config.state.dir);
+}
+
+/** The directory the file backend (and the per-node lock) lives in. */
+function snapshotDir(config: Config): string {
+  return config.shm.file_dir ?? defaultShmDir();
+}
+
+function pluginsDir(): string {
+  // HARVESTER_PLUGINS_DIR points the broker at another plugin tree (tests, staging).
+  return Deno.env.get("HARVESTER_PLUGINS_DIR") ?? join(ROOT, "plugins");
 }
 
 function controlSocket(config: Config): string {
@@ -97,7 +117,7 @@ async function openStores(config: Config): Promise<{ events: Events; state: Shar
     backend: config.shm.backend,
     node,
     redisUrl,
-    fileDir: config.shm.file_dir,
+    fileDir: snapshotDir(config),
     keyPrefix: config.shm.key_prefix,
     emit: events.emitter,
   });
@@ -172,14 +192,29 @@ function deviceSettings(config: Config, id: string): Record<string, unknown> {
   }
 }
 
+/** Thrown when another process runs this node id on this host. */
+class NodeTakenError extends Error {}
+
 async function startBroker(
   config: Config,
   source: string,
   closers: Closer[],
+  logs: LogRing,
   local?: LocalCommandBus,
 ): Promise<RunningBroker> {
   const node = config.cluster.node_id;
-  const logs = new LogRing({ level: config.logging.level });
+  // One instance per node id on a host: the lock lives beside the snapshot file, so a second
+  // instance refuses instead of silently sharing <dir>/<node>.json.
+  try {
+    const nodeLock = acquireBusLocks([`node-${node}`], snapshotDir(config));
+    closers.push(() => nodeLock.release());
+  } catch (e) {
+    if (!(e instanceof BusLockError)) throw e;
+    throw new NodeTakenError(
+      `node '${node}' already runs on this host (pid ${e.holderPid}, lock ${e.lockPath}); ` +
+        "stop it or set cluster.node_id",
+    );
+  }
   const locks = acquireBusLocks(busResources(config), lockDir(config));
   closers.push(() => locks.release());
   const { events, state } = await openStores(config);
@@ -193,9 +228,8 @@ async function startBroker(
   logs.log("info", "broker", `permissions from ${permsPath ?? "nowhere: plugins get no hardware"}`);
   const configured = new Set(Object.keys(config.plugins));
   const plugins = new PluginHost({
-    // HARVESTER_PLUGINS_DIR points the broker at another plugin tree (tests, staging).
-    pluginsDir: Deno.env.get("HARVESTER_PLUGINS_DIR") ?? join(ROOT, "plugins"),
-    sdkDir: join(Deno.env.get("HARVESTER_PLUGINS_DIR") ?? join(ROOT, "plugins"), "sdk"),
+    pluginsDir: pluginsDir(),
+    sdkDir: join(pluginsDir(), "sdk"),
     node,
     grants: (id) => grantFor(perms, id),
     settings: (id) => {
@@ -288,11 +322,6 @@ async function startBroker(
     pusher.start();
     closers.push(() => pusher.stop());
   }
-  logs.log(
-    "info",
-    "broker",
-    `node ${node} running (${hal.backend} HAL, ${events.kind} events, ${state.kind} state)`,
-  );
   return { broker, logs, events, state };
 }
 
@@ -300,7 +329,7 @@ async function startHub(
   config: Config,
   closers: Closer[],
   local?: { bus: LocalCommandBus; running: RunningBroker },
-): Promise<{ port: number }> {
+): Promise<{ port: number; events: Events; state: SharedState }> {
   const node = config.cluster.node_id;
   let events: Events;
   let state: SharedState;
@@ -351,20 +380,122 @@ async function startHub(
   });
   const server = await hub.listen(config.hub.port, config.hub.host);
   closers.push(() => hub.close());
-  return { port: server.port };
+  return { port: server.port, events, state };
 }
 
-/** Run `mode` until SIGINT/SIGTERM. Returns the exit code. */
-export async function main(args: string[]): Promise<number> {
-  const mode = (args[0] ?? "start") as Mode;
-  if (!MODES.includes(mode)) {
-    console.error(`Cannot start: unknown mode "${args[0]}" (use start, broker or hub)`);
+/** Why the stores are what they are, for the ready line a person reads once. */
+function describeStores(config: Config, events: Events, state: SharedState): string {
+  const url = redisUrlOf(config);
+  const redisWhy = (err: string | null | undefined) => (err ? `: ${err}` : "");
+  let stateText: string;
+  if (state instanceof AutoSharedState) {
+    stateText = state.kind === "redis"
+      ? `redis ${url} (auto)`
+      : `file ${state.file.path()} (auto: Redis at ${url} unreachable${
+        redisWhy(state.redis.conn.lastError)
+      })`;
+  } else if (state.kind === "file") {
+    const why = config.shm.backend === "file" ? 'shm.backend = "file"' : "no Redis configured: set REDIS_URL";
+    stateText = `file ${join(snapshotDir(config), `${config.cluster.node_id}.json`)} (${why})`;
+  } else {
+    stateText = `${state.kind}${state.kind === "redis" ? ` ${url}` : ""}`;
+  }
+  let eventsText: string;
+  if (events.kind === "memory") {
+    const why = config.shm.backend === "file" || config.shm.backend === "memory"
+      ? `shm.backend = "${config.shm.backend}"`
+      : "no Redis configured: set REDIS_URL";
+    eventsText = `memory ring (${why})`;
+  } else if (state instanceof AutoSharedState && state.kind !== "redis") {
+    eventsText = `redis ${url} (unreachable now${redisWhy(state.redis.conn.lastError)}; ` +
+      `up to ${config.events.buffer_max} events wait for it)`;
+  } else {
+    eventsText = `redis ${url}`;
+  }
+  return `state: ${stateText}; events: ${eventsText}`;
+}
+
+/** Make sure the hub's port is free before anything touches hardware. */
+function checkPortFree(config: Config): void {
+  if (config.hub.port === 0) return;
+  try {
+    Deno.listen({ hostname: config.hub.host, port: config.hub.port }).close();
+  } catch (e) {
+    if (e instanceof Deno.errors.AddrInUse) {
+      throw new StartError(`port ${config.hub.port} is in use (set --port or PORT)`, "hub");
+    }
+    if (e instanceof Deno.errors.AddrNotAvailable) {
+      throw new StartError(`hub.host ${config.hub.host} is not an address of this machine`, "hub");
+    }
+    if (e instanceof Deno.errors.PermissionDenied) {
+      throw new StartError(`port ${config.hub.port} needs privileges (use a port above 1023)`, "hub");
+    }
+    throw e;
+  }
+}
+
+/** A start-up failure worded for a person: `Cannot start <what>: <why>`. */
+class StartError extends Error {
+  constructor(message: string, readonly what?: string) {
+    super(message);
+  }
+}
+
+/** Plugin ids found under the plugin tree (folders with a manifest). */
+function availablePlugins(): string[] {
+  const out: string[] = [];
+  try {
+    for (const e of Deno.readDirSync(pluginsDir())) {
+      if (!e.isDirectory || e.name.startsWith("_") || e.name === "sdk") continue;
+      try {
+        if (Deno.statSync(join(pluginsDir(), e.name, "manifest.json")).isFile) out.push(e.name);
+      } catch { /* not a plugin */ }
+    }
+  } catch { /* no plugin tree: every configured id is unknown */ }
+  return out.sort();
+}
+
+/** Validate what start-up will need before anything opens a bus or counts an awakening. */
+function preflight(mode: Mode, config: Config, source: string): void {
+  if (mode !== "hub") {
+    checkPluginIds(
+      config,
+      source,
+      availablePlugins(),
+      `${pluginsDir() === join(ROOT, "plugins") ? "plugins/" : pluginsDir()}`,
+    );
+    try {
+      ensureOwnedDir(snapshotDir(config));
+    } catch (e) {
+      throw new StartError(`shm.file_dir: ${(e as Error).message}`);
+    }
+  }
+  if (mode !== "broker") checkPortFree(config);
+}
+
+/** Run `main.ts` with `argv` until SIGINT/SIGTERM. Returns the exit code. */
+export async function main(argv: string[]): Promise<number> {
+  let cli: Cli;
+  try {
+    cli = parseCli(argv);
+  } catch (e) {
+    if (!(e instanceof UsageError)) throw e;
+    console.error(e.message);
     return 2;
   }
+  if (cli.help) {
+    console.log(usage(argv.length > 0 && !argv[0].startsWith("-") ? cli.mode : undefined));
+    return 0;
+  }
+  if (cli.version) {
+    console.log(`harvester ${denoJson.version} (deno ${Deno.version.deno})`);
+    return 0;
+  }
+  const mode = cli.mode;
   let config: Config;
   let source: string;
   try {
-    ({ config, source } = await loadConfig({ args: args.slice(1) }));
+    ({ config, source } = await loadConfig({ configPath: cli.config, port: cli.port }));
   } catch (e) {
     if (e instanceof ConfigError) {
       console.error(e.message);
@@ -372,48 +503,89 @@ export async function main(args: string[]): Promise<number> {
     }
     throw e;
   }
+  const logs = new LogRing({
+    level: config.logging.level,
+    format: lineFormatter({ format: config.logging.format }),
+  });
+  const say = (level: "info" | "warn" | "error", message: string) => logs.log(level, "harvester", message);
+  try {
+    preflight(mode, config, source);
+  } catch (e) {
+    if (e instanceof ConfigError) {
+      say("error", e.message);
+      return 2;
+    }
+    say("error", `Cannot start ${(e as StartError).what ?? LABEL[mode]}: ${(e as Error).message ?? e}`);
+    return 1;
+  }
   const closers: Closer[] = [];
   let stopping = false;
   const stop = async (why: string) => {
     if (stopping) return;
     stopping = true;
-    console.error(`harvester: stopping (${why})`);
+    if (why === "start-up failed") logs.log("debug", "harvester", "undoing start-up");
+    else say("info", `stopping (${why})`);
     for (const close of closers.reverse()) {
       try {
         await close();
       } catch (e) {
-        console.error(`harvester: while stopping: ${(e as Error).message ?? e}`);
+        say("warn", `while stopping: ${(e as Error).message ?? e}`);
       }
     }
   };
   try {
     const node = config.cluster.node_id;
+    const hal = config.hal.backend === "linux" ? "linux HAL" : "simulated HAL";
     if (mode === "broker") {
-      await startBroker(config, source, closers);
-      console.error(`harvester broker: node ${node} (config: ${source})`);
+      const running = await startBroker(config, source, closers, logs);
+      say(
+        "info",
+        `broker ready: node ${node}, ${hal}; ${describeStores(config, running.events, running.state)}; ` +
+          `commands on ${
+            running.events.kind === "redis" ? "Redis" : controlSocket(config)
+          } (config: ${source})`,
+      );
     } else if (mode === "hub") {
-      const { port } = await startHub(config, closers);
-      console.error(`harvester hub: node ${node} on http://${config.hub.host}:${port}/ (config: ${source})`);
+      const { port, events, state } = await startHub(config, closers);
+      say(
+        "info",
+        `hub ready: dashboard on ${dashboardUrl(config, port)}; node ${node}; ` +
+          `${describeStores(config, events, state)} (config: ${source})`,
+      );
     } else {
       const bus = new LocalCommandBus();
       closers.push(() => bus.close());
-      const running = await startBroker(config, source, closers, bus);
+      const running = await startBroker(config, source, closers, logs, bus);
       const { port } = await startHub(config, closers, { bus, running });
-      console.error(`harvester: node ${node} on http://${config.hub.host}:${port}/ (config: ${source})`);
+      say(
+        "info",
+        `ready: dashboard on ${dashboardUrl(config, port)}; node ${node}, ${hal}; ` +
+          `${describeStores(config, running.events, running.state)} (config: ${source})`,
+      );
     }
   } catch (e) {
     await stop("start-up failed");
-    if (e instanceof BusLockError || e instanceof ConfigError) {
-      console.error(e.message);
-      return 3;
+    if (e instanceof ConfigError) {
+      say("error", e.message);
+      return 2;
     }
-    console.error(`Cannot start ${mode}: ${(e as Error).message ?? e}`);
-    return 1;
+    const what = e instanceof StartError && e.what ? e.what : LABEL[mode];
+    const why = e instanceof NodeTakenError || e instanceof BusLockError ? 3 : 1;
+    say("error", `Cannot start ${what}: ${(e as Error).message ?? e}`);
+    return why;
   }
   const done = Promise.withResolvers<string>();
   for (const sig of ["SIGINT", "SIGTERM"] as const) Deno.addSignalListener(sig, () => done.resolve(sig));
   await stop(await done.promise);
   return 0;
+}
+
+/** Where a person opens the dashboard. */
+function dashboardUrl(config: Config, port: number): string {
+  const host = config.hub.host;
+  const shown = host === "0.0.0.0" || host === "::" ? "localhost" : host.includes(":") ? `[${host}]` : host;
+  const note = host === "0.0.0.0" || host === "::" ? ` (listening on every interface, ${host})` : "";
+  return `http://${shown}:${port}/${note}`;
 }
 
 if (import.meta.main) Deno.exit(await main(Deno.args));

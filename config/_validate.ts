@@ -50,10 +50,36 @@ export function bool() {
   return z.boolean({ error: "must be true or false" });
 }
 
-/** A string, non-empty unless `allowEmpty`. */
+/** Longest string any key takes: paths, URLs, tokens and names all fit; a megabyte does not. */
+export const MAX_STRING = 4096;
+
+/** A string, non-empty unless `allowEmpty`, at most {@link MAX_STRING} characters. */
 export function str(allowEmpty = false) {
-  const s = z.string({ error: "must be a string" });
+  const s = z.string({ error: "must be a string" }).max(MAX_STRING, {
+    error: (i) => `must be at most ${MAX_STRING} characters, got ${String(i.input).length}`,
+  });
   return allowEmpty ? s : s.min(1, { error: "must be a non-empty string" });
+}
+
+/** The longest delay a timer can hold (2^31 − 1 ms, 24.8 days); a longer one fires at once. */
+export const MAX_TIMER_MS = 2_147_483_647;
+/** {@link MAX_TIMER_MS} in whole seconds. */
+export const MAX_TIMER_SECONDS = Math.floor(MAX_TIMER_MS / 1000);
+
+/** A host name or IP address to listen on (`0.0.0.0`, `::`, `127.0.0.1`, `pi.local`). */
+export function listenHost() {
+  const error = 'must be an IP address or host name (e.g. "127.0.0.1", "0.0.0.0", "::")';
+  return z.string({ error }).max(253, { error }).check((ctx) => {
+    const v = ctx.value;
+    const ipv4 = /^(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)(\.(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)){3}$/.test(v);
+    const ipv6 = v.includes(":") && /^[0-9a-fA-F:.]+$/.test(v) && !/:::/.test(v);
+    const name =
+      /^(?=.{1,253}$)([a-zA-Z0-9](?:[a-zA-Z0-9-]{0,61}[a-zA-Z0-9])?)(\.[a-zA-Z0-9](?:[a-zA-Z0-9-]{0,61}[a-zA-Z0-9])?)*$/
+        .test(v) && !/^[\d.]+$/.test(v);
+    if (!ipv4 && !ipv6 && !name) {
+      ctx.issues.push({ code: "custom", message: `${error}, got ${showValue(v)}`, input: v });
+    }
+  });
 }
 
 /** One of a few strings. */
@@ -68,10 +94,8 @@ export function list<T extends z.ZodType>(item: T) {
 
 /** Lowercase letters, digits and "-", starting with a letter or digit (a DNS label). */
 export const SLUG = /^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$/;
-/** How {@link PLUGIN_ID} is worded in messages. */
-export const PLUGIN_ID_RULE = 'lowercase letters, digits and "-", starting with a letter';
-/** Plugin ids: a slug that starts with a letter. */
-export const PLUGIN_ID = /^[a-z](?:[a-z0-9-]{0,61}[a-z0-9])?$/;
+/** Plugin ids: the SDK's one grammar (manifest, config, permissions, tokens). */
+export { PLUGIN_ID, PLUGIN_ID_RULE } from "../plugins/sdk/mod.ts";
 
 /**
  * A table whose keys are checked against a pattern (plugin ids, node ids) and whose values
@@ -154,7 +178,7 @@ export function validate<T extends z.ZodType>(schema: T, data: unknown, file: st
   if (result.success) return result.data;
   const issue = result.error.issues[0];
   const path = keyPath(issue.path);
-  const problem = issue.code === "custom"
+  const problem = issue.code === "custom" || issue.message.includes(", got ")
     ? issue.message
     : `${issue.message}, got ${showValue(at(data, issue.path))}`;
   throw new ConfigError(`${file}: ${path ? `${path}: ` : ""}${problem}`, { file, keyPath: path });

@@ -3,7 +3,7 @@ import { loadConfig } from "./loader.ts";
 import { loadPermissions } from "./permissions.ts";
 
 const dir = new URL(".", import.meta.url).pathname;
-const load = (name: string) => loadConfig({ args: ["--config", `${dir}${name}`], env: {} });
+const load = (name: string) => loadConfig({ configPath: `${dir}${name}`, env: {} });
 const FIRST_PARTY = ["bme680", "dht22", "system-monitor", "oled", "anima"];
 
 Deno.test("config/host.toml is the embedded default: sim, standalone, shm auto, five plugins enabled", async () => {

@@ -8,11 +8,14 @@ import { ConfigError } from "./errors.ts";
 import { type Config, defaultConfig, hubSchema, parseConfig, shmSchema } from "./schema.ts";
 import { readToml } from "./_toml.ts";
 import { showValue } from "./_validate.ts";
+import { closest } from "./_hint.ts";
 
 /** Where to look and what overrides apply. */
 export interface LoadConfigOptions {
-  /** Command-line arguments (`--config PATH`, `--port N`); default none. */
-  args?: string[];
+  /** `--config PATH` from the command line ({@link parseCli}). */
+  configPath?: string;
+  /** `--port N` from the command line, as typed. */
+  port?: string;
   /** Directory the search starts from; default `Deno.cwd()`. */
   cwd?: string;
   /** Environment (`PORT`, `REDIS_URL`); default `Deno.env.toObject()`. */
@@ -34,13 +37,13 @@ export const SEARCH_PATHS: readonly string[] = ["config/host.toml", "../config/h
  *
  * @example
  * ```ts ignore
- * const { config, source } = await loadConfig({ args: Deno.args });
+ * const { config, source } = await loadConfig({ configPath: "config/host.toml" });
  * console.log(`config from ${source}, hub on port ${config.hub.port}`);
  * ```
  * @throws {ConfigError} one line naming file, key and problem (or argument / variable)
  */
 export async function loadConfig(options: LoadConfigOptions = {}): Promise<LoadedConfig> {
-  const args = parseArgs(options.args ?? []);
+  const args = { config: options.configPath, port: options.port };
   const cwd = options.cwd ?? Deno.cwd();
   const env = options.env ?? Deno.env.toObject();
   const { config, source } = await find(args.config, cwd);
@@ -75,20 +78,6 @@ async function find(explicit: string | undefined, cwd: string): Promise<LoadedCo
     }
   }
   return { config: defaultConfig(), source: "built-in defaults" };
-}
-
-function parseArgs(args: string[]): { config?: string; port?: string } {
-  const out: { config?: string; port?: string } = {};
-  for (let i = 0; i < args.length; i++) {
-    const m = /^--(config|port)(?:=(.*))?$/.exec(args[i]);
-    if (!m) continue;
-    const value = m[2] ?? args[++i];
-    if (value === undefined || value === "" || (m[2] === undefined && value.startsWith("--"))) {
-      throw new ConfigError(`--${m[1]}: missing value`, { file: "command line" });
-    }
-    out[m[1] as "config" | "port"] = value;
-  }
-  return out;
 }
 
 /** Validate one overridden key with the section's own schema, naming the variable or flag in errors. */
@@ -127,5 +116,31 @@ async function exists(path: string): Promise<boolean> {
   } catch (e) {
     if (e instanceof Deno.errors.NotFound) return false;
     throw e;
+  }
+}
+
+/**
+ * Refuse `[plugins.<id>]` tables for plugins that do not exist, with a did-you-mean hint:
+ * `config/host.toml: plugins.anmia: no plugin 'anmia' under plugins/ (did you mean 'anima'?)`.
+ *
+ * @param config the loaded configuration
+ * @param source the file it came from, as named in messages
+ * @param available plugin ids found in the plugin tree
+ * @param where how the plugin tree is named in the message (`plugins/`)
+ * @throws {ConfigError} naming the first unknown id
+ */
+export function checkPluginIds(
+  config: Config,
+  source: string,
+  available: readonly string[],
+  where = "plugins/",
+): void {
+  for (const id of Object.keys(config.plugins)) {
+    if (available.includes(id)) continue;
+    const near = closest(id, available);
+    throw new ConfigError(
+      `${source}: plugins.${id}: no plugin '${id}' under ${where}${near ? ` (did you mean '${near}'?)` : ""}`,
+      { file: source, keyPath: `plugins.${id}` },
+    );
   }
 }

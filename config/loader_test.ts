@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { ConfigError } from "./errors.ts";
-import { loadConfig } from "./loader.ts";
+import { checkPluginIds, loadConfig } from "./loader.ts";
+import { defaultConfig, parseConfig } from "./schema.ts";
 
 /** A throwaway directory tree: `files` maps relative paths to contents. */
 async function tree(files: Record<string, string>): Promise<string> {
@@ -28,12 +29,12 @@ Deno.test("loadConfig() prefers --config over config/host.toml", async () => {
     "app/other.toml": "[hub]\nport = 4002\n",
   }, async (root) => {
     const cwd = `${root}/app`;
-    const explicit = await loadConfig({ args: ["--config", "other.toml"], cwd, env: {} });
+    const explicit = await loadConfig({ configPath: "other.toml", cwd, env: {} });
     assert.equal(explicit.source, "other.toml");
     assert.equal(explicit.config.hub.port, 4002);
-    const equals = await loadConfig({ args: [`--config=${root}/app/other.toml`], cwd, env: {} });
+    const equals = await loadConfig({ configPath: `${root}/app/other.toml`, cwd, env: {} });
     assert.equal(equals.config.hub.port, 4002);
-    const found = await loadConfig({ args: [], cwd, env: {} });
+    const found = await loadConfig({ cwd, env: {} });
     assert.deepEqual([found.source, found.config.hub.port], ["config/host.toml", 4001]);
   });
 });
@@ -57,7 +58,7 @@ Deno.test("loadConfig() applies PORT and REDIS_URL, and --port wins over PORT", 
     const fromEnv = await loadConfig({ cwd: root, env });
     assert.equal(fromEnv.config.hub.port, 5000);
     assert.equal(fromEnv.config.shm.redis_url, "redis://10.0.0.2:6379");
-    const fromArg = await loadConfig({ cwd: root, env, args: ["broker", "--port", "6000"] });
+    const fromArg = await loadConfig({ cwd: root, env, port: "6000" });
     assert.equal(fromArg.config.hub.port, 6000);
     const blank = await loadConfig({ cwd: root, env: { PORT: "" } });
     assert.equal(blank.config.hub.port, 4001);
@@ -71,14 +72,11 @@ Deno.test("loadConfig() rejects bad overrides naming the variable or flag", asyn
       name: "ConfigError",
       message: 'PORT: must be an integer 0..65535, got "http"',
     });
-    await assert.rejects(() => loadConfig({ cwd, env: {}, args: ["--port", "99999"] }), {
+    await assert.rejects(() => loadConfig({ cwd, env: {}, port: "99999" }), {
       message: '--port: must be an integer 0..65535, got "99999"',
     });
     await assert.rejects(() => loadConfig({ cwd, env: { REDIS_URL: "localhost" } }), {
       message: 'REDIS_URL: must be a redis:// or rediss:// URL, got "localhost"',
-    });
-    await assert.rejects(() => loadConfig({ cwd, env: {}, args: ["--config"] }), {
-      message: "--config: missing value",
     });
   });
 });
@@ -86,7 +84,7 @@ Deno.test("loadConfig() rejects bad overrides naming the variable or flag", asyn
 Deno.test("loadConfig() fails on a --config path that does not exist", async () => {
   await withTree({ "config/host.toml": "" }, async (root) => {
     await assert.rejects(
-      () => loadConfig({ cwd: root, env: {}, args: ["--config", "nope.toml"] }),
+      () => loadConfig({ cwd: root, env: {}, configPath: "nope.toml" }),
       (e: unknown) => {
         assert.ok(e instanceof ConfigError);
         assert.equal(e.message, "Cannot load configuration nope.toml (from --config): file not found");
@@ -102,10 +100,10 @@ Deno.test("loadConfig() reports a bad file with its name, key and problem", asyn
     "broken.toml": "[hal\nbackend = 1\n",
   }, async (root) => {
     await assert.rejects(() => loadConfig({ cwd: root, env: {} }), {
-      message: 'config/host.toml: polling.interval_seconds: must be a number ≥ 0.1, got "fast"',
+      message: 'config/host.toml: polling.interval_seconds: must be a number 0.1..2147483, got "fast"',
     });
     await assert.rejects(
-      () => loadConfig({ cwd: root, env: {}, args: ["--config", "broken.toml"] }),
+      () => loadConfig({ cwd: root, env: {}, configPath: "broken.toml" }),
       (e: unknown) => {
         assert.ok(e instanceof ConfigError);
         assert.match(e.message, /^broken\.toml: line 1, column \d+: invalid TOML \(.+\)$/);
@@ -114,4 +112,34 @@ Deno.test("loadConfig() reports a bad file with its name, key and problem", asyn
       },
     );
   });
+});
+
+Deno.test("loadConfig() refuses a file that is not UTF-8, naming the line", async () => {
+  const root = await Deno.makeTempDir({ prefix: "harvester-config-" });
+  try {
+    await Deno.mkdir(`${root}/config`);
+    const bytes = new TextEncoder().encode('[polling]\ninterval_seconds = 2\n[hal]\nuart_path = "/dev/tty');
+    await Deno.writeFile(`${root}/config/host.toml`, new Uint8Array([...bytes, 0xff, 0xfe, 0x22, 0x0a]));
+    await assert.rejects(() => loadConfig({ cwd: root, env: {} }), {
+      name: "ConfigError",
+      message: "config/host.toml: line 4: not valid UTF-8 (byte 0xff)",
+    });
+  } finally {
+    await Deno.remove(root, { recursive: true });
+  }
+});
+
+Deno.test("checkPluginIds() names a [plugins.<id>] table without a plugin, with a did-you-mean", () => {
+  const available = ["anima", "bme680", "dht22", "oled", "system-monitor"];
+  const config = parseConfig({ plugins: { anmia: {} } }, "config/host.toml");
+  assert.throws(() => checkPluginIds(config, "config/host.toml", available), {
+    name: "ConfigError",
+    message: "config/host.toml: plugins.anmia: no plugin 'anmia' under plugins/ (did you mean 'anima'?)",
+  });
+  const far = parseConfig({ plugins: { weather: {} } }, "x.toml");
+  assert.throws(() => checkPluginIds(far, "x.toml", available), {
+    message: "x.toml: plugins.weather: no plugin 'weather' under plugins/",
+  });
+  checkPluginIds(defaultConfig(), "built-in defaults", available);
+  checkPluginIds(parseConfig({ plugins: { oled: {} } }, "x.toml"), "x.toml", available);
 });

@@ -5,7 +5,7 @@
  * @example
  * ```ts ignore
  * import { loadConfig, loadPermissions, grantFor } from "./config/mod.ts";
- * const { config, source } = await loadConfig({ args: Deno.args });
+ * const { config, source } = await loadConfig({ configPath: "config/host.toml" });
  * const perms = await loadPermissions("config/permissions.toml");
  * grantFor(perms, "bme680").i2c; // [0x77]
  * ```
@@ -17,3 +17,4 @@ export * from "./schema.ts";
 export * from "./permissions.ts";
 export * from "./loader.ts";
 export * from "./hal_options.ts";
+export * from "./cli.ts";

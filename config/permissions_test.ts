@@ -76,7 +76,7 @@ Deno.test("parsePermissions() rejects bad addresses, pins, keys and ids with one
   rejects(`[dht22]\nallow_i2s = [1]`, `${FILE}: dht22.allow_i2s: unknown key (did you mean "allow_i2c"?)`);
   rejects(
     `[Bad.Plugin]\nstate = true`,
-    `${FILE}: Bad: invalid plugin id "Bad" (lowercase letters, digits and "-", starting with a letter)`,
+    `${FILE}: Bad: invalid plugin id "Bad" (lowercase letters, digits, "-" and "_", starting with a letter, at most 63)`,
   );
   rejects(`oled = true`, `${FILE}: oled: must be a table, got true`);
 });

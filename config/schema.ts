@@ -10,6 +10,9 @@ import {
   i2cAddress,
   keyedTable,
   list,
+  listenHost,
+  MAX_TIMER_MS,
+  MAX_TIMER_SECONDS,
   num,
   oneOf,
   PLUGIN_ID,
@@ -23,13 +26,15 @@ import {
 
 /** `[polling]`: the broker's base cycle. */
 export const pollingSchema = table({
-  interval_seconds: num({ min: 0.1 }).default(2),
+  interval_seconds: num({ min: 0.1, max: MAX_TIMER_SECONDS }).default(2),
 });
 
 /** `[hal]`: which backend and which device nodes. */
 export const halSchema = table({
   backend: oneOf(["linux", "sim"]).default("sim"),
-  i2c_buses: list(num({ min: 0, max: 255, int: true })).default([1]),
+  i2c_buses: list(num({ min: 0, max: 255, int: true })).min(1, {
+    error: "must name at least one bus (e.g. [1] for /dev/i2c-1)",
+  }).default([1]),
   gpio_chip: num({ min: 0, max: 255, int: true }).default(0),
   /** Use `I2C_SLAVE_FORCE` (talk to an address a kernel driver has claimed). */
   i2c_force: bool().default(false),
@@ -51,19 +56,22 @@ export const buzzerSchema = table({
   pin: num({ min: 0, max: 255, int: true }).default(17),
   active_low: bool().default(true),
   /** Shortest gap between two patterns (rate limit). */
-  min_interval_ms: num({ min: 0, int: true }).default(1000),
+  min_interval_ms: num({ min: 0, max: MAX_TIMER_MS, int: true }).default(1000),
 });
 
 /** `[logging]`. */
 export const loggingSchema = table({
   level: oneOf(["debug", "info", "warn", "error"]).default("info"),
   show_sensor_data: bool().default(false),
+  /** `text` (one line per record) or `json` (one object per line); `<N>` priorities under journald. */
+  format: oneOf(["text", "json"]).default("text"),
 });
 
 /** `[cluster]`: standalone, or hub and spokes. */
 export const clusterSchema = table({
   role: oneOf(["hub", "spoke", "standalone"]).default("standalone"),
-  node_id: slug().default("local"),
+  /** Default: this machine's host name as a slug (`raspberrypi`), so two boards never share an id. */
+  node_id: slug().default(() => hostNodeId()),
   /** Spoke: where to push (`http://hub:3000` or its `/push` URL). Empty means none. */
   hub_url: z.union([z.literal(""), z.url({ protocol: /^https?$/, error: "must be an http(s) URL" })], {
     error: "must be an http(s) URL",
@@ -72,7 +80,7 @@ export const clusterSchema = table({
   token: str().optional(),
   /** Hub: node id → the token that spoke must present. */
   spoke_tokens: keyedTable(SLUG, "node id", str()),
-  push_interval_seconds: num({ min: 0.1 }).default(5),
+  push_interval_seconds: num({ min: 0.1, max: MAX_TIMER_SECONDS }).default(5),
   /** Spoke: pushes kept while the hub is away, oldest dropped first. */
   buffer_max: num({ min: 1, int: true }).default(1000),
 }).check((ctx) => {
@@ -100,7 +108,12 @@ export const shmSchema = table({
   backend: oneOf(["auto", "redis", "file", "memory"]).default("auto"),
   redis_url: z.string({ error: "must be a redis:// or rediss:// URL" })
     .regex(/^rediss?:\/\/\S+$/, { error: "must be a redis:// or rediss:// URL" }).optional(),
-  file_dir: str().default("/dev/shm"),
+  /**
+   * Where the file backend keeps `<node>.json`: a directory this service owns (never a world-writable
+   * one such as `/dev/shm` itself). Default: `$RUNTIME_DIRECTORY` under systemd, else
+   * `/dev/shm/harvester-<uid>`, else `/tmp/harvester-<uid>` where `/dev/shm` is missing.
+   */
+  file_dir: str().optional(),
   key_prefix: str().default("harvester"),
 });
 
@@ -117,7 +130,7 @@ export const eventsSchema = table({
 export const hubSchema = table({
   /** 0 picks a free port (tests). */
   port: num({ min: 0, max: 65535, int: true }).default(3000),
-  host: str().default("0.0.0.0"),
+  host: listenHost().default("0.0.0.0"),
   cors_origins: list(str()).default([]),
   body_limit_bytes: num({ min: 1, int: true }).default(1_048_576),
   /** Bearer token for writes and external live-feed consumers. */
@@ -153,11 +166,11 @@ export const sensorsSchema = table({
 export const pluginSchema = table({
   enabled: bool().default(true),
   /** Overrides the manifest's cadence. */
-  cadence_seconds: num({ min: 0.1 }).optional(),
+  cadence_seconds: num({ min: 0.1, max: MAX_TIMER_SECONDS }).optional(),
   /** Overrides the manifest's priority; above 0.8 is never deferred. */
   priority: num({ min: 0, max: 1 }).optional(),
   isolation: oneOf(["shared", "process"]).default("shared"),
-  deadline_ms: num({ min: 1, int: true }).optional(),
+  deadline_ms: num({ min: 1, max: MAX_TIMER_MS, int: true }).optional(),
   memory_mb: num({ min: 8, int: true }).optional(),
   settings: z.record(z.string(), z.unknown(), { error: "must be a table" }).default({}),
 });
@@ -186,6 +199,27 @@ export const configSchema = table({
   plugins: pluginsSchema,
   state: stateSchema,
 });
+
+/**
+ * This machine's host name as a node id: lowercased, anything but letters, digits and "-" turned
+ * into "-", cut to a DNS label; `node` when nothing is left.
+ */
+export function hostNodeId(hostname?: string): string {
+  let name = hostname;
+  if (name === undefined) {
+    try {
+      name = Deno.hostname();
+    } catch {
+      name = "";
+    }
+  }
+  const id = name.toLowerCase().split(".")[0].replace(/[^a-z0-9-]+/g, "-").replace(/^-+|-+$/g, "").slice(
+    0,
+    63,
+  )
+    .replace(/-+$/, "");
+  return id === "" ? "node" : id;
+}
 
 /** The validated configuration, defaults filled in. */
 export type Config = z.output<typeof configSchema>;

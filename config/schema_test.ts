@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { ConfigError } from "./errors.ts";
-import { defaultConfig, parseConfig, pluginConfig } from "./schema.ts";
+import { defaultConfig, hostNodeId, parseConfig, pluginConfig } from "./schema.ts";
 import { parseToml } from "./_toml.ts";
 import { closest } from "./_hint.ts";
 
@@ -29,9 +29,10 @@ Deno.test("defaultConfig() fills every section with the documented defaults", ()
   });
   assert.deepEqual(c.leds, { count: 11, pin: 18, brightness: 0.3 });
   assert.deepEqual(c.buzzer, { pin: 17, active_low: true, min_interval_ms: 1000 });
-  assert.deepEqual(c.logging, { level: "info", show_sensor_data: false });
+  assert.deepEqual(c.logging, { level: "info", show_sensor_data: false, format: "text" });
   assert.equal(c.cluster.role, "standalone");
-  assert.equal(c.cluster.node_id, "local");
+  assert.equal(c.cluster.node_id, hostNodeId(Deno.hostname()));
+  assert.equal(c.shm.file_dir, undefined);
   assert.deepEqual(c.cluster.spoke_tokens, {});
   assert.equal(c.shm.backend, "auto");
   assert.equal(c.events.stream_maxlen, 10000);
@@ -80,14 +81,14 @@ Deno.test("parseConfig() accepts a spoke with hub_url and token, and a hub with 
 Deno.test("parseConfig() names file, key and problem: wrong type", () => {
   rejects(
     `[polling]\ninterval_seconds = "fast"`,
-    `${FILE}: polling.interval_seconds: must be a number ≥ 0.1, got "fast"`,
+    `${FILE}: polling.interval_seconds: must be a number 0.1..2147483, got "fast"`,
   );
 });
 
 Deno.test("parseConfig() names file, key and problem: out of range", () => {
   rejects(
     `[polling]\ninterval_seconds = 0.05`,
-    `${FILE}: polling.interval_seconds: must be a number ≥ 0.1, got 0.05`,
+    `${FILE}: polling.interval_seconds: must be a number 0.1..2147483, got 0.05`,
   );
   rejects(`[hub]\nport = 70000`, `${FILE}: hub.port: must be an integer 0..65535, got 70000`);
   rejects(`[leds]\nbrightness = 1.5`, `${FILE}: leds.brightness: must be a number 0..1, got 1.5`);
@@ -157,7 +158,7 @@ Deno.test("parseConfig() names file, key and problem: plugin tables", () => {
   );
   rejects(
     `[plugins.Bad_Id]\nenabled = true`,
-    `${FILE}: plugins.Bad_Id: invalid plugin id "Bad_Id" (lowercase letters, digits and "-", starting with a letter)`,
+    `${FILE}: plugins.Bad_Id: invalid plugin id "Bad_Id" (lowercase letters, digits, "-" and "_", starting with a letter, at most 63)`,
   );
   rejects(
     `[plugins.oled]\npriorty = 0.5`,
@@ -207,4 +208,72 @@ Deno.test("closest() suggests near keys only", () => {
   assert.equal(closest("interval", ["interval_seconds"]), undefined);
   assert.equal(closest("Count", ["count", "pin"]), "count");
   assert.equal(closest("zzz", ["count", "pin"]), undefined);
+});
+
+Deno.test("hostNodeId() turns a host name into a node id, never 'local'", () => {
+  assert.equal(hostNodeId("raspberrypi"), "raspberrypi");
+  assert.equal(hostNodeId("Pi_Kitchen.local"), "pi-kitchen");
+  assert.equal(hostNodeId("--"), "node");
+  assert.equal(hostNodeId("a".repeat(80)).length, 63);
+  assert.match(hostNodeId(), /^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$/);
+});
+
+Deno.test("parseConfig() refuses values a timer, a bus list or a listener cannot hold", () => {
+  rejects(
+    "[hal]\ni2c_buses = []\n",
+    `${FILE}: hal.i2c_buses: must name at least one bus (e.g. [1] for /dev/i2c-1), got []`,
+  );
+  rejects(
+    "[polling]\ninterval_seconds = 2200000\n",
+    `${FILE}: polling.interval_seconds: must be a number 0.1..2147483, got 2200000`,
+  );
+  rejects(
+    "[plugins.bme680]\ncadence_seconds = 1e9\n",
+    `${FILE}: plugins.bme680.cadence_seconds: must be a number 0.1..2147483, got 1000000000`,
+  );
+  rejects(
+    "[cluster]\npush_interval_seconds = 3000000\n",
+    `${FILE}: cluster.push_interval_seconds: must be a number 0.1..2147483, got 3000000`,
+  );
+  rejects(
+    "[plugins.oled]\ndeadline_ms = 2147483648\n",
+    `${FILE}: plugins.oled.deadline_ms: must be an integer 1..2147483647, got 2147483648`,
+  );
+  rejects(
+    '[hub]\nhost = "not a host!"\n',
+    `${FILE}: hub.host: must be an IP address or host name (e.g. "127.0.0.1", "0.0.0.0", "::"), got "not a host!"`,
+  );
+  rejects(
+    '[hub]\nhost = "999.1.1.1"\n',
+    `${FILE}: hub.host: must be an IP address or host name (e.g. "127.0.0.1", "0.0.0.0", "::"), got "999.1.1.1"`,
+  );
+  for (const ok of ["0.0.0.0", "127.0.0.1", "::", "::1", "pi-hub.local", "localhost"]) {
+    assert.equal(parseConfig(parseToml(`[hub]\nhost = "${ok}"\n`, FILE), FILE).hub.host, ok);
+  }
+});
+
+Deno.test("parseConfig() refuses absurdly long strings naming the key and the length", () => {
+  rejects(
+    `[hal]\nuart_path = "${"x".repeat(5000)}"\n`,
+    `${FILE}: hal.uart_path: must be at most 4096 characters, got 5000`,
+  );
+  rejects(
+    `[hub]\ntoken = "${"t".repeat(100000)}"\n`,
+    `${FILE}: hub.token: must be at most 4096 characters, got 100000`,
+  );
+});
+
+Deno.test("plugin ids follow one grammar in config, manifests and permissions", async () => {
+  const { PLUGIN_ID } = await import("../plugins/sdk/mod.ts");
+  const { PLUGIN_ID: manifestId } = await import("../services/plugin_host/manifest.ts");
+  assert.equal(manifestId, PLUGIN_ID);
+  for (const id of ["bme680", "system-monitor", "big_message"]) {
+    assert.ok(PLUGIN_ID.test(id), id);
+    parseConfig(parseToml(`[plugins.${id}]\nenabled = true\n`, FILE), FILE);
+  }
+  for (const id of ["9lives", "Upper", "-x", "a".repeat(64)]) assert.ok(!PLUGIN_ID.test(id), id);
+  rejects(
+    "[plugins.9lives]\nenabled = true\n",
+    `${FILE}: plugins.9lives: invalid plugin id "9lives" (lowercase letters, digits, "-" and "_", starting with a letter, at most 63)`,
+  );
 });

@@ -23,6 +23,14 @@ export type CapabilityName =
   | "state";
 
 /** Every capability name, for validation. */
+/**
+ * The one plugin-id grammar: manifest `id`, `[plugins.<id>]` in config, permissions entries and
+ * token scopes all use it. Lowercase letters, digits, `-` and `_`, starting with a letter, ≤ 63.
+ */
+export const PLUGIN_ID: RegExp = /^[a-z][a-z0-9_-]{0,62}$/;
+/** How {@link PLUGIN_ID} is worded in messages. */
+export const PLUGIN_ID_RULE = 'lowercase letters, digits, "-" and "_", starting with a letter, at most 63';
+
 export const CAPABILITY_NAMES: readonly CapabilityName[] = [
   "i2c",
   "spi",

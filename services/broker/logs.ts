@@ -16,6 +16,8 @@ export interface LogLine {
 
 const RANK: Record<LogLevel, number> = { debug: 0, info: 1, warn: 2, error: 3 };
 
+import { lineFormatter, type LogRecord } from "./log_format.ts";
+
 /** Bounded ring of log lines. */
 export class LogRing {
   readonly #lines: (LogLine & { seq: number })[] = [];
@@ -23,10 +25,18 @@ export class LogRing {
   readonly #capacity: number;
   readonly #echoLevel: number;
   readonly #echo: (line: string) => void;
+  readonly #format: (r: LogRecord) => string;
 
   constructor(
-    options: { capacity?: number; level?: LogLevel; echo?: ((line: string) => void) | null } = {},
+    options: {
+      capacity?: number;
+      level?: LogLevel;
+      echo?: ((line: string) => void) | null;
+      /** How an echoed line reads (text or JSON, journald prefix); default {@link lineFormatter}(). */
+      format?: (r: LogRecord) => string;
+    } = {},
   ) {
+    this.#format = options.format ?? lineFormatter();
     this.#capacity = options.capacity ?? 500;
     this.#echoLevel = RANK[options.level ?? "info"];
     const echo = options.echo === undefined ? (l: string) => console.error(l) : options.echo;
@@ -45,7 +55,7 @@ export class LogRing {
     this.#lines.push(line);
     if (this.#lines.length > this.#capacity) this.#lines.splice(0, this.#lines.length - this.#capacity);
     if (RANK[level] >= this.#echoLevel) {
-      this.#echo(`${line.ts} ${level.padEnd(5)} [${source}] ${line.message}`);
+      this.#echo(this.#format(line));
     }
   }
 

@@ -8,3 +8,4 @@ export * from "./leds.ts";
 export * from "./buzzer.ts";
 export * from "./lock.ts";
 export * from "./logs.ts";
+export * from "./log_format.ts";

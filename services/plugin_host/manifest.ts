@@ -5,15 +5,14 @@
  */
 import { join } from "node:path";
 import { z } from "zod";
-import { CAPABILITY_NAMES } from "../../plugins/sdk/mod.ts";
+import { CAPABILITY_NAMES, PLUGIN_ID, PLUGIN_ID_RULE } from "../../plugins/sdk/mod.ts";
 import type { PluginManifest } from "../../plugins/sdk/mod.ts";
 import { PluginError } from "./errors.ts";
 
-/** A plugin id: lowercase letters, digits, `-` and `_`, starting with a letter or digit. */
-export const PLUGIN_ID = /^[a-z0-9][a-z0-9_-]{0,63}$/;
+export { PLUGIN_ID };
 
 const ManifestSchema = z.object({
-  id: z.string().regex(PLUGIN_ID, "must be lowercase letters, digits, '-' or '_'"),
+  id: z.string().regex(PLUGIN_ID, `must be ${PLUGIN_ID_RULE}`),
   version: z.string().min(1),
   main: z.string().regex(
     /^(?!\/)(?!.*\.\.)[\w./-]+\.(ts|js|mts|mjs)$/,

@@ -11,12 +11,49 @@ import type { Snapshot } from "./snapshot.ts";
 import type { NodeSharedState } from "./node_state.ts";
 import { checkNode, parseSnapshot, serializeSnapshot } from "./validate.ts";
 
-/** `/dev/shm` when it exists, otherwise `/tmp`. */
-export function defaultShmDir(): string {
+/**
+ * A directory this service owns for snapshot files: `$RUNTIME_DIRECTORY` (systemd's
+ * `RuntimeDirectory=`) when set, else `harvester-<uid>` under `/dev/shm`, or under `/tmp`
+ * where `/dev/shm` is missing.
+ */
+export function defaultShmDir(env: { get(k: string): string | undefined } = Deno.env): string {
+  const runtime = env.get("RUNTIME_DIRECTORY")?.split(":")[0];
+  if (runtime) return runtime;
+  const uid = Deno.uid() ?? 0;
   try {
-    if (Deno.statSync("/dev/shm").isDirectory) return "/dev/shm";
+    if (Deno.statSync("/dev/shm").isDirectory) return `/dev/shm/harvester-${uid}`;
   } catch { /* no tmpfs here */ }
-  return "/tmp";
+  return `/tmp/harvester-${uid}`;
+}
+
+/**
+ * Create `dir` (0750) when missing and make sure only this service can write it: owned by this
+ * user and not writable by others. `/dev/shm` itself (mode 1777) is refused: anyone could
+ * pre-create or swap `<node>.json` there.
+ *
+ * @throws {Error} `Cannot use snapshot directory '…': …` naming the problem
+ */
+export function ensureOwnedDir(dir: string): void {
+  try {
+    Deno.mkdirSync(dir, { recursive: true, mode: 0o750 });
+  } catch (e) {
+    throw new Error(`Cannot use snapshot directory '${dir}': ${(e as Error).message}`, { cause: e });
+  }
+  const st = Deno.statSync(dir);
+  if (!st.isDirectory) throw new Error(`Cannot use snapshot directory '${dir}': not a directory`);
+  const uid = Deno.uid();
+  if (uid !== null && st.uid !== null && st.uid !== uid) {
+    throw new Error(
+      `Cannot use snapshot directory '${dir}': owned by uid ${st.uid}, not this service (uid ${uid})`,
+    );
+  }
+  if (st.mode !== null && (st.mode & 0o002) !== 0) {
+    throw new Error(
+      `Cannot use snapshot directory '${dir}': writable by every user (mode ${
+        (st.mode & 0o7777).toString(8)
+      }); use a directory the service owns, e.g. '${dir.replace(/\/+$/, "")}/harvester'`,
+    );
+  }
 }
 
 const TEMP = /^\.(.+)\.json\.(\d+)\.\d+\.tmp$/;
@@ -45,7 +82,7 @@ export class FileSharedState implements NodeSharedState {
     this.node = checkNode(options.node, "open shared state");
     this.dir = options.dir ?? defaultShmDir();
     this.#emit = (t, d) => options.emit?.emit(t, d);
-    Deno.mkdirSync(this.dir, { recursive: true });
+    ensureOwnedDir(this.dir);
     this.#removeStrayTemps();
   }
 
@@ -65,7 +102,7 @@ export class FileSharedState implements NodeSharedState {
     const target = this.path(snapshot.node);
     const temp = `${this.dir}/.${snapshot.node}.json.${Deno.pid}.${this.#seq++}.tmp`;
     try {
-      await Deno.writeTextFile(temp, text);
+      await Deno.writeTextFile(temp, text, { mode: 0o640, createNew: true });
       await Deno.rename(temp, target);
     } catch (err) {
       await Deno.remove(temp).catch(() => {});

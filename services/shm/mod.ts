@@ -23,7 +23,7 @@ import { RedisSharedState } from "./redis_state.ts";
 export type * from "./snapshot.ts";
 export type { NodeSharedState } from "./node_state.ts";
 export { AutoSharedState, type AutoSharedStateOptions } from "./auto_state.ts";
-export { defaultShmDir, FileSharedState, type FileSharedStateOptions } from "./file_state.ts";
+export { defaultShmDir, ensureOwnedDir, FileSharedState, type FileSharedStateOptions } from "./file_state.ts";
 export { MemorySharedState } from "./memory_state.ts";
 export { RedisSharedState, type RedisSharedStateOptions, shmKeys } from "./redis_state.ts";
 export {

@@ -113,8 +113,8 @@ export async function startService(
       ...(opts.denoFlags ?? []),
       "main.ts",
       opts.mode ?? "start",
-      "--port",
-      String(port),
+      // The broker serves no HTTP port and refuses --port.
+      ...(opts.mode === "broker" ? [] : ["--port", String(port)]),
       "--config",
       config,
     ],
