@@ -16,14 +16,18 @@ import { checkNode, parseSnapshot, serializeSnapshot } from "./validate.ts";
  * `RuntimeDirectory=`) when set, else `harvester-<uid>` under `/dev/shm`, or under `/tmp`
  * where `/dev/shm` is missing.
  */
-export function defaultShmDir(env: { get(k: string): string | undefined } = Deno.env): string {
+export function defaultShmDir(
+  env: { get(k: string): string | undefined } = Deno.env,
+  shm = "/dev/shm",
+  tmp = "/tmp",
+): string {
   const runtime = env.get("RUNTIME_DIRECTORY")?.split(":")[0];
   if (runtime) return runtime;
   const uid = Deno.uid() ?? 0;
   try {
-    if (Deno.statSync("/dev/shm").isDirectory) return `/dev/shm/harvester-${uid}`;
+    if (Deno.statSync(shm).isDirectory) return `${shm}/harvester-${uid}`;
   } catch { /* no tmpfs here */ }
-  return `/tmp/harvester-${uid}`;
+  return `${tmp}/harvester-${uid}`;
 }
 
 /**
