@@ -159,7 +159,14 @@ test("write endpoints refuse bad input with 4xx JSON naming the field", async ()
   r = await post("/api/buzzer", '{"pattern":"loud"}');
   assert.equal(r.status, 400);
   assert.equal(r.body.field, "pattern");
-  assert.match(r.body.error, /^Cannot accept body: 'pattern' /);
+  assert.match(r.body.error, /^buzzer\.pattern: /);
+  r = await post("/api/buzzer", "{}");
+  assert.deepEqual([r.status, r.body.error, r.body.field, r.body.problem], [
+    400,
+    "buzzer.pattern: is required",
+    "pattern",
+    "is required",
+  ]);
   r = await post("/api/leds", '{"index":"3","r":0,"g":0,"b":0}');
   assert.deepEqual([r.status, r.body.field], [400, "index"]);
   r = await post("/api/leds", '{"index":3,"r":256,"g":0,"b":0}');
@@ -217,6 +224,33 @@ test("a failing or silent broker maps to 502 / 504 with the command's message", 
   res = await hub.app.request("/api/buzzer", { method: "POST", headers: auth(), body: '{"pattern":"long"}' });
   assert.equal(res.status, 504);
   assert.equal((await res.json()).error, 'Cannot send "buzzer" to node "hub": no answer within 20 ms');
+});
+
+test("a refusal the broker names maps to its status: rate limited → 429 + Retry-After, unknown → 404", async () => {
+  const { hub, bus } = await setup();
+  bus.register("hub", (req) =>
+    Promise.resolve(
+      req.command.type === "buzzer"
+        ? {
+          id: req.id,
+          ok: false,
+          code: "rate_limited",
+          error: "Cannot play: rate limited",
+          retryAfterMs: 2300,
+        }
+        : { id: req.id, ok: false, code: "not_found", error: 'Cannot reload plugin "nope": no such plugin' },
+    ));
+  let res = await hub.app.request("/api/buzzer", {
+    method: "POST",
+    headers: auth(),
+    body: '{"pattern":"long"}',
+  });
+  assert.equal(res.status, 429);
+  assert.equal(res.headers.get("retry-after"), "3");
+  assert.equal((await res.json()).code, "rate_limited");
+  res = await hub.app.request("/api/plugins/nope/reload", { method: "POST", headers: auth(), body: "{}" });
+  assert.equal(res.status, 404);
+  assert.equal((await res.json()).error, 'Cannot reload plugin "nope": no such plugin');
 });
 
 test("GET /api/events and /api/logs validate queries", async () => {

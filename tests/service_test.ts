@@ -240,3 +240,35 @@ Deno.test({
     }
   },
 });
+
+Deno.test("status codes mean what clients expect: 429 + Retry-After, 404, 400 naming the field, no 500", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "harvester-svc-" });
+  const svc = await startService({
+    name: "codes",
+    toml: toml(dir).replace("min_interval_ms = 0", "min_interval_ms = 60000"),
+  });
+  const post = async (path: string, body: string) => {
+    const res = await fetch(`${svc.url}${path}`, {
+      method: "POST",
+      headers: { authorization: "Bearer svc-token", "content-type": "application/json" },
+      body,
+    });
+    return { status: res.status, retry: res.headers.get("retry-after"), body: await res.json() };
+  };
+  try {
+    assert.equal((await post("/api/buzzer", '{"pattern":"single"}')).status, 200);
+    const limited = await post("/api/buzzer", '{"pattern":"single"}');
+    assert.equal(limited.status, 429, JSON.stringify(limited.body));
+    assert.ok(Number(limited.retry) >= 1 && Number(limited.retry) <= 60, `Retry-After ${limited.retry}`);
+    assert.match(limited.body.error, /rate limited/);
+    const unknown = await post("/api/plugins/nope/reload", "{}");
+    assert.equal(unknown.status, 404);
+    assert.match(unknown.body.error, /no such plugin/);
+    const missing = await post("/api/buzzer", "{}");
+    assert.deepEqual([missing.status, missing.body.error], [400, "buzzer.pattern: is required"]);
+  } finally {
+    await svc.stop();
+    await Deno.remove(dir, { recursive: true }).catch(() => {});
+  }
+  assert.doesNotMatch(svc.output(), /unhandled error|\n\s+at /, "known conditions leave no stack trace");
+});

@@ -16,7 +16,7 @@ import type {
   SharedState,
   Snapshot,
 } from "../shm/snapshot.ts";
-import type { Command, CommandRequest, CommandResult } from "../commands/command.ts";
+import { type Command, CommandFault, type CommandRequest, type CommandResult } from "../commands/command.ts";
 import type { LedBuffer } from "./leds.ts";
 import type { BuzzerPlayer } from "./buzzer.ts";
 import type { LogRing } from "./logs.ts";
@@ -220,8 +220,13 @@ export class Broker {
       return { id: req.id, ok: true, data };
     } catch (e) {
       const message = String((e as Error)?.message ?? e);
+      if (e instanceof CommandFault) {
+        // Refusals the caller caused (rate limit, unknown plugin) are answered, not logged as faults.
+        this.#o.logs.log("debug", "broker", `command ${req.command.type} refused: ${message}`);
+        return { id: req.id, ok: false, code: e.code, error: message, retryAfterMs: e.retryAfterMs };
+      }
       this.#o.logs.log("warn", "broker", `command ${req.command.type} failed: ${message}`);
-      return { id: req.id, ok: false, error: message };
+      return { id: req.id, ok: false, code: "failed", error: message };
     }
   }
 
@@ -235,7 +240,13 @@ export class Broker {
     switch (cmd.type) {
       case "buzzer": {
         const result = await o.buzzer.play(cmd.pattern, "hub");
-        if (!result.played) throw new Error(`Cannot play buzzer pattern "${cmd.pattern}": ${result.reason}`);
+        if (!result.played) {
+          throw new CommandFault(
+            "rate_limited",
+            `Cannot play buzzer pattern "${cmd.pattern}": ${result.reason}`,
+            result.retryAfterMs,
+          );
+        }
         return result;
       }
       case "led":
@@ -244,13 +255,19 @@ export class Broker {
         return { index: cmd.index, leds: o.leds.hex() };
       case "plugin.reload":
         if (!o.plugins.ids().includes(cmd.plugin)) {
-          throw new Error(`Cannot reload plugin "${cmd.plugin}": no such plugin on node ${o.node}`);
+          throw new CommandFault(
+            "not_found",
+            `Cannot reload plugin "${cmd.plugin}": no such plugin on node ${o.node}`,
+          );
         }
         await o.plugins.reload(cmd.plugin);
         return { plugin: cmd.plugin };
       case "set_name": {
         if (!o.plugins.ids().includes("anima")) {
-          throw new Error(`Cannot set name: the anima plugin is not running on node ${o.node}`);
+          throw new CommandFault(
+            "not_found",
+            `Cannot set name: the anima plugin is not running on node ${o.node}`,
+          );
         }
         const data = await o.plugins.command("anima", "set_name", { name: cmd.name });
         // The snapshot's identity comes from anima's reading: poll it now so the new name shows.

@@ -264,6 +264,7 @@ Deno.test("Broker.handle() executes commands and reports failures as results", a
       command: { type: "plugin.reload", plugin: "nope" },
     });
     assert.match(reload.error!, /Cannot reload plugin "nope": no such plugin on node pi4/);
+    assert.equal(reload.code, "not_found");
     await r.broker.handle({ id: "5", node: "pi4", command: { type: "set_name", name: "Ada" } });
     assert.ok(r.runtime.calls.includes('command:anima:set_name:{"name":"Ada"}'));
     assert.deepEqual(r.scheduler().demanded, ["anima"], "anima polls now so the snapshot shows the new name");

@@ -28,6 +28,8 @@ export interface BuzzerResult {
   pattern: string;
   /** Why it did not play (rate limit, busy). */
   reason?: string;
+  /** When refused: how long until a pattern would be accepted, ms. */
+  retryAfterMs?: number;
 }
 
 /** Timer functions, injectable for fake time. */
@@ -74,9 +76,17 @@ export class BuzzerPlayer {
     if (!spec) throw new RangeError(`Cannot play buzzer pattern "${pattern}": use single, triple or long`);
     validate(spec);
     const now = this.#now();
-    if (this.#busy) return this.#refuse(name, source, "busy: another pattern is sounding");
+    const wait = Math.max(0, this.#minIntervalMs - (now - this.#lastStart));
+    if (this.#busy) {
+      return this.#refuse(name, source, "busy: another pattern is sounding", Math.max(wait, 1000));
+    }
     if (now - this.#lastStart < this.#minIntervalMs) {
-      return this.#refuse(name, source, `rate limited: at most one pattern per ${this.#minIntervalMs} ms`);
+      return this.#refuse(
+        name,
+        source,
+        `rate limited: at most one pattern per ${this.#minIntervalMs} ms`,
+        wait,
+      );
     }
     this.#busy = true;
     this.#lastStart = now;
@@ -102,9 +112,9 @@ export class BuzzerPlayer {
     this.#relay.on(false);
   }
 
-  #refuse(pattern: string, source: string, reason: string): BuzzerResult {
+  #refuse(pattern: string, source: string, reason: string, retryAfterMs: number): BuzzerResult {
     this.#emit.emit("buzzer.refused", { pattern, source, reason });
-    return { played: false, pattern, reason };
+    return { played: false, pattern, reason, retryAfterMs };
   }
 }
 

@@ -23,9 +23,16 @@ export interface CommandRequest {
 /**
  * Why a command failed, for callers that map failures (the hub maps them to HTTP status codes):
  * `timeout` no answer in time, `unreachable` no transport to the node, `rejected` the request was
- * malformed or not allowed, `failed` the handler ran and failed.
+ * malformed or not allowed, `failed` the handler ran and failed, `not_found` it names something the
+ * node does not have (a plugin), `rate_limited` try again after `retryAfterMs`.
  */
-export type CommandFailureCode = "timeout" | "unreachable" | "rejected" | "failed";
+export type CommandFailureCode =
+  | "timeout"
+  | "unreachable"
+  | "rejected"
+  | "failed"
+  | "not_found"
+  | "rate_limited";
 
 export interface CommandResult {
   id: string;
@@ -33,7 +40,17 @@ export interface CommandResult {
   error?: string;
   /** Set when `ok` is false (absent in results from older peers: treat as `failed`). */
   code?: CommandFailureCode;
+  /** With `rate_limited`: how long until the node would accept it, ms. */
+  retryAfterMs?: number;
   data?: unknown;
+}
+
+/** Thrown by a command handler to fail with a specific code (the broker turns it into a result). */
+export class CommandFault extends Error {
+  override name = "CommandFault";
+  constructor(readonly code: CommandFailureCode, message: string, readonly retryAfterMs?: number) {
+    super(message);
+  }
 }
 
 /** Client side (hub): send and wait for the broker's answer. */

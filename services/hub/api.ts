@@ -136,17 +136,17 @@ export function createApp(core: HubCore): Hono {
   const buzzerNode = o.buzzerNode ?? o.node;
 
   app.post("/api/buzzer", ...write, async (c) => {
-    const b = validate(buzzerBody, await readJson(c), "body");
+    const b = validate(buzzerBody, await readJson(c), "body", "buzzer");
     const node = b.node ?? buzzerNode;
     return c.json(await act(node, { type: "buzzer", pattern: b.pattern }));
   });
   app.post("/api/buzzer/test", ...write, async (c) => {
-    const b = validate(buzzerTestBody, await readJson(c, true), "body");
+    const b = validate(buzzerTestBody, await readJson(c, true), "body", "buzzer");
     const node = b.node ?? buzzerNode;
     return c.json(await act(node, { type: "buzzer", pattern: "triple" }));
   });
   app.post("/api/leds", ...write, async (c) => {
-    const b = validate(ledBody, await readJson(c), "body");
+    const b = validate(ledBody, await readJson(c), "body", "leds");
     const node = b.node ?? o.node;
     return c.json(await act(node, { type: "led", index: b.index, r: b.r, g: b.g, b: b.b }));
   });
@@ -157,7 +157,7 @@ export function createApp(core: HubCore): Hono {
     return c.json(await act(node, { type: "plugin.reload", plugin }));
   });
   app.post("/api/name", ...write, async (c) => {
-    const b = validate(nameBody, await readJson(c), "body");
+    const b = validate(nameBody, await readJson(c), "body", "name");
     const node = b.node ?? o.node;
     return c.json(await act(node, { type: "set_name", name: b.name }));
   });

@@ -31,7 +31,14 @@ export class CommandError extends Error {
   }
 }
 
-const COMMAND_STATUS = { timeout: 504, unreachable: 503, rejected: 400, failed: 502 } as const;
+const COMMAND_STATUS = {
+  timeout: 504,
+  unreachable: 503,
+  rejected: 400,
+  failed: 502,
+  not_found: 404,
+  rate_limited: 429,
+} as const;
 const HAL_STATUS: Record<string, number> = {
   address_nak: 502,
   bus_busy: 503,
@@ -46,16 +53,41 @@ const HAL_STATUS: Record<string, number> = {
  * Turn a zod error into `{ error, field, problem }` naming the first bad field.
  *
  * @param where `body` or `query` (used in the message)
+ * @param what the command the body is for (`buzzer`): messages then read `buzzer.pattern: is required`
  */
-export function zodToRequestError(err: z.ZodError, where: string): RequestError {
+export function zodToRequestError(
+  err: z.ZodError,
+  where: string,
+  what?: string,
+  input?: unknown,
+): RequestError {
   const issue = err.issues[0];
   let path = issue?.path.map(String).join(".") ?? "";
   if (issue?.code === "unrecognized_keys") path = [...issue.path.map(String), ...issue.keys].join(".");
   const field = path || where;
+  const missing = input !== undefined && issue !== undefined && issue.code !== "unrecognized_keys" &&
+    path !== "" && valueAt(input, issue.path) === undefined;
   const problem = issue?.code === "unrecognized_keys"
     ? "is not a known field"
+    : missing
+    ? "is required"
     : (issue?.message ?? "is invalid");
-  return new RequestError(400, `Cannot accept ${where}: '${field}' ${problem}`, field, problem);
+  const named = what ? `${what}.${field}` : field;
+  return new RequestError(
+    400,
+    what ? `${named}: ${problem}` : `Cannot accept ${where}: '${field}' ${problem}`,
+    field,
+    problem,
+  );
+}
+
+function valueAt(value: unknown, path: readonly PropertyKey[]): unknown {
+  let v = value;
+  for (const seg of path) {
+    if (v === null || typeof v !== "object") return undefined;
+    v = (v as Record<PropertyKey, unknown>)[seg];
+  }
+  return v;
 }
 
 /**
@@ -63,9 +95,14 @@ export function zodToRequestError(err: z.ZodError, where: string): RequestError 
  *
  * @throws {RequestError} naming the first bad field
  */
-export function validate<T extends z.ZodType>(schema: T, value: unknown, where: string): z.infer<T> {
+export function validate<T extends z.ZodType>(
+  schema: T,
+  value: unknown,
+  where: string,
+  what?: string,
+): z.infer<T> {
   const r = schema.safeParse(value);
-  if (!r.success) throw zodToRequestError(r.error, where);
+  if (!r.success) throw zodToRequestError(r.error, where, what, value);
   return r.data;
 }
 
@@ -79,7 +116,10 @@ export function onError(err: Error, c: Context): Response {
     return c.json({ error: e.message, field: e.field, problem: e.problem }, 400);
   }
   if (err instanceof CommandError) {
-    const status = COMMAND_STATUS[err.result.code ?? "failed"];
+    const status = COMMAND_STATUS[err.result.code ?? "failed"] ?? 502;
+    if (status === 429) {
+      c.header("Retry-After", String(Math.max(1, Math.ceil((err.result.retryAfterMs ?? 1000) / 1000))));
+    }
     return c.json({
       ok: false,
       node: err.node,
