@@ -158,6 +158,9 @@ function busResources(config: Config): string[] {
 function lockDir(config: Config): string {
   const env = Deno.env.get("HARVESTER_LOCK_DIR");
   if (env) return env;
+  // Under systemd the unit's RuntimeDirectory= (/run/harvester) holds the locks.
+  const runtime = Deno.env.get("RUNTIME_DIRECTORY")?.split(":")[0];
+  if (runtime) return join(runtime, "locks");
   return config.hal.backend === "linux" ? "/run/lock/harvester" : join(stateDir(config), "locks");
 }
 

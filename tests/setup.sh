@@ -22,6 +22,7 @@ ls /usr/lib/x86_64-linux-gnu/libgpiod.so.2* >/dev/null 2>&1 || need+=(libgpiod2)
 command -v chromium >/dev/null 2>&1 || need+=(chromium)
 /usr/bin/python3 -c 'import smbus2' >/dev/null 2>&1 || need+=(python3 python3-smbus2)
 command -v gcc >/dev/null 2>&1 || need+=(gcc libc6-dev)
+command -v systemd-analyze >/dev/null 2>&1 || need+=(systemd)
 if ! ls /lib/modules/*/kernel/drivers/i2c/i2c-stub.ko* >/dev/null 2>&1 || ! ls /boot/vmlinuz-* >/dev/null 2>&1; then
   need+=(KERNEL)
 fi
