@@ -331,6 +331,7 @@ async function startBroker(
 async function startHub(
   config: Config,
   closers: Closer[],
+  hostLog: LogRing,
   local?: { bus: LocalCommandBus; running: RunningBroker },
 ): Promise<{ port: number; events: Events; state: SharedState }> {
   const node = config.cluster.node_id;
@@ -365,6 +366,7 @@ async function startHub(
     pushIntervalSeconds: config.cluster.push_interval_seconds,
     dashboardDir: join(ROOT, "services", "hub", "dashboard"),
     logs,
+    log: (level, message) => hostLog.log(level, "hub", message),
     metrics: () => {
       const mem = Deno.memoryUsage();
       return {
@@ -549,7 +551,7 @@ export async function main(argv: string[]): Promise<number> {
           } (config: ${source})`,
       );
     } else if (mode === "hub") {
-      const { port, events, state } = await startHub(config, closers);
+      const { port, events, state } = await startHub(config, closers, logs);
       say(
         "info",
         `hub ready: dashboard on ${dashboardUrl(config, port)}; node ${node}; ` +
@@ -559,7 +561,7 @@ export async function main(argv: string[]): Promise<number> {
       const bus = new LocalCommandBus();
       closers.push(() => bus.close());
       const running = await startBroker(config, source, closers, logs, bus);
-      const { port } = await startHub(config, closers, { bus, running });
+      const { port } = await startHub(config, closers, logs, { bus, running });
       say(
         "info",
         `ready: dashboard on ${dashboardUrl(config, port)}; node ${node}, ${hal}; ` +

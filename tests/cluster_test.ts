@@ -88,7 +88,7 @@ Deno.test({
       await waitFor("north's broker log on the hub", async () => {
         const { lines } = await (await fetch(`${hub.url}/api/logs?node=north`)).json();
         return lines.some((l: { source: string; message: string }) =>
-          l.source === "broker" && l.message.includes("node north running")
+          l.source === "harvester" && l.message.includes("broker ready: node north")
         );
       }, 10_000);
 

@@ -41,7 +41,7 @@ export function createApp(core: HubCore): Hono {
   const maxBody = o.bodyLimitBytes ?? 1024 * 1024;
   const origins = o.corsOrigins ?? [];
 
-  app.onError(onError);
+  app.onError((err, c) => onError(err, c, o.log));
   app.notFound((c) => c.json({ error: `Cannot ${c.req.method} ${c.req.path}: no such route` }, 404));
   app.use("*", timeRequests(core.metrics));
   app.use(

@@ -62,6 +62,8 @@ export interface HubOptions {
   feedMaxPending?: number;
   /** Fixed page token (tests); default a random one per start. */
   pageToken?: string;
+  /** Where the hub's own faults are written (one line each); default stderr. */
+  log?: (level: "warn" | "error", message: string) => void;
 }
 
 /** Everything the HTTP, socket and MCP layers share. */

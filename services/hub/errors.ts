@@ -107,7 +107,11 @@ export function validate<T extends z.ZodType>(
 }
 
 /** The hub's `app.onError`: typed errors to status codes, everything else to 500. */
-export function onError(err: Error, c: Context): Response {
+export function onError(
+  err: Error,
+  c: Context,
+  log: (level: "error", message: string) => void = (_, m) => console.error(m),
+): Response {
   if (err instanceof RequestError) {
     return c.json({ error: err.message, field: err.field ?? null, problem: err.problem ?? null }, err.status);
   }
@@ -138,6 +142,13 @@ export function onError(err: Error, c: Context): Response {
     const message = err.message || res.statusText || `HTTP ${err.status}`;
     return c.json({ error: message }, err.status);
   }
-  console.error("hub: unhandled error", err);
+  // One line: the message and where it was thrown, never a multi-line trace in the journal.
+  const where = String(err?.stack ?? "").split("\n").find((l) => l.trim().startsWith("at "))?.trim() ?? "";
+  log(
+    "error",
+    `hub: unhandled error on ${c.req.method} ${c.req.path}: ${err?.message ?? err}${
+      where ? ` (${where})` : ""
+    }`,
+  );
   return c.json({ error: `Cannot handle ${c.req.method} ${c.req.path}: internal error` }, 500);
 }
