@@ -474,6 +474,16 @@ function preflight(mode: Mode, config: Config, source: string): void {
     } catch (e) {
       throw new StartError(`shm.file_dir: ${(e as Error).message}`);
     }
+    try {
+      Deno.mkdirSync(stateDir(config), { recursive: true });
+    } catch (e) {
+      const why = e instanceof Deno.errors.PermissionDenied
+        ? "permission denied"
+        : e instanceof Deno.errors.NotFound
+        ? "a parent is missing and cannot be created"
+        : (e as Error).message;
+      throw new StartError(`state.dir: Cannot create '${stateDir(config)}': ${why}`);
+    }
   }
   if (mode !== "broker") checkPortFree(config);
 }

@@ -119,6 +119,14 @@ Deno.test("config mistakes found before start-up: an unknown plugin table, a wor
       /Cannot start broker: shm\.file_dir: Cannot use snapshot directory '[^']+\/open': writable by every user \(mode 1777\)/,
     );
     assert.doesNotMatch(open.stderr, /awakens/);
+    await Deno.writeTextFile(`${dir}/plain-file`, "");
+    await Deno.writeTextFile(
+      `${dir}/state.toml`,
+      toml(dir).replace(`dir = "${dir}"`, `dir = "${dir}/plain-file/state"`),
+    );
+    const state = await run(["broker", "--config", `${dir}/state.toml`]);
+    assert.equal(state.code, 1, state.stderr);
+    assert.match(state.stderr, /Cannot start broker: state\.dir: Cannot create '[^']+\/plain-file\/state': /);
   } finally {
     await Deno.remove(dir, { recursive: true });
   }
