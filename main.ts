@@ -49,7 +49,9 @@ import {
   LogRing,
 } from "./services/broker/mod.ts";
 import {
+  type Command,
   type CommandClient,
+  type CommandResult,
   LocalCommandBus,
   RedisCommandClient,
   RedisCommandServer,
@@ -57,7 +59,8 @@ import {
   UnixCommandServer,
 } from "./services/commands/mod.ts";
 import { commandRunner, SpokePusher } from "./services/spoke/mod.ts";
-import { createHub } from "./services/hub/mod.ts";
+import { CommandError, createHub, type Hub } from "./services/hub/mod.ts";
+import { MqttBridge, type NodeReport } from "./services/mqtt/mod.ts";
 
 import denoJson from "./deno.json" with { type: "json" };
 
@@ -333,7 +336,7 @@ async function startHub(
   closers: Closer[],
   hostLog: LogRing,
   local?: { bus: LocalCommandBus; running: RunningBroker },
-): Promise<{ port: number; events: Events; state: SharedState }> {
+): Promise<{ port: number; events: Events; state: SharedState; hub: Hub }> {
   const node = config.cluster.node_id;
   let events: Events;
   let state: SharedState;
@@ -385,7 +388,77 @@ async function startHub(
   });
   const server = await hub.listen(config.hub.port, config.hub.host);
   closers.push(() => hub.close());
-  return { port: server.port, events, state };
+  return { port: server.port, events, state, hub };
+}
+
+/**
+ * The MQTT bridge, when `[mqtt] url` is set: every node the hub knows (start, hub) or this node
+ * alone (broker), published each polling interval; commands go the way REST commands go.
+ */
+function startMqtt(
+  config: Config,
+  closers: Closer[],
+  logs: LogRing,
+  events: Events,
+  nodes: () => Promise<NodeReport[]>,
+  send: (node: string, command: Command) => Promise<CommandResult>,
+): MqttBridge | null {
+  const m = config.mqtt;
+  if (!m.url) return null;
+  const node = config.cluster.node_id;
+  const bridge = new MqttBridge({
+    url: m.url,
+    username: m.username,
+    password: m.password,
+    clientId: m.client_id ?? `harvester-${node}`,
+    topics: { base: m.base_topic, discoveryPrefix: m.discovery_prefix },
+    homeassistant: m.homeassistant,
+    qos: m.qos as 0 | 1 | 2,
+    retain: m.retain,
+    events: m.events,
+    commands: m.commands,
+    bufferMax: m.buffer_max,
+    bridge: { node, swVersion: denoJson.version },
+    nodes,
+    send,
+    emit: events.emitter,
+    log: (level, message) => logs.log(level, "mqtt", message),
+  });
+  bridge.start();
+  const unsubscribe = m.events ? events.log.subscribe((e) => bridge.event(e)) : () => {};
+  let busy = false;
+  const timer = setInterval(() => {
+    if (busy) return;
+    busy = true;
+    bridge.tick().catch((e) => logs.log("warn", "mqtt", `Cannot publish: ${(e as Error).message ?? e}`))
+      .finally(() => busy = false);
+  }, Math.max(1000, config.polling.interval_seconds * 1000));
+  closers.push(() => bridge.close(), () => clearInterval(timer), unsubscribe);
+  return bridge;
+}
+
+/** What the hub knows of every node, for the MQTT bridge. */
+function hubReports(hub: Hub): () => Promise<NodeReport[]> {
+  return async () => {
+    await hub.core.refresh();
+    return hub.registry.ids().map((id) => ({
+      node: id,
+      status: hub.registry.status(id) ?? "offline",
+      snapshot: hub.registry.snapshot(id),
+    }));
+  };
+}
+
+/** A hub dispatch as a command result (failures become results, as on the command channel). */
+function hubSend(hub: Hub): (node: string, command: Command) => Promise<CommandResult> {
+  return async (node, command) => {
+    try {
+      return await hub.core.dispatch(node, command);
+    } catch (e) {
+      if (e instanceof CommandError) return e.result;
+      return { id: "", ok: false, code: "rejected", error: (e as Error).message ?? String(e) };
+    }
+  };
 }
 
 /** Why the stores are what they are, for the ready line a person reads once. */
@@ -553,6 +626,22 @@ export async function main(argv: string[]): Promise<number> {
     const hal = config.hal.backend === "linux" ? "linux HAL" : "simulated HAL";
     if (mode === "broker") {
       const running = await startBroker(config, source, closers, logs);
+      startMqtt(
+        config,
+        closers,
+        logs,
+        running.events,
+        () =>
+          Promise.resolve([{
+            node: config.cluster.node_id,
+            status: "online",
+            snapshot: running.broker.snapshot(),
+          }]),
+        (
+          _,
+          command,
+        ) => running.broker.handle({ id: crypto.randomUUID(), node: config.cluster.node_id, command }),
+      );
       say(
         "info",
         `broker ready: node ${node}, ${hal}; ${describeStores(config, running.events, running.state)}; ` +
@@ -561,7 +650,8 @@ export async function main(argv: string[]): Promise<number> {
           } (config: ${source})`,
       );
     } else if (mode === "hub") {
-      const { port, events, state } = await startHub(config, closers, logs);
+      const { port, events, state, hub } = await startHub(config, closers, logs);
+      startMqtt(config, closers, logs, events, hubReports(hub), hubSend(hub));
       say(
         "info",
         `hub ready: dashboard on ${dashboardUrl(config, port)}; node ${node}; ` +
@@ -571,7 +661,8 @@ export async function main(argv: string[]): Promise<number> {
       const bus = new LocalCommandBus();
       closers.push(() => bus.close());
       const running = await startBroker(config, source, closers, logs, bus);
-      const { port } = await startHub(config, closers, logs, { bus, running });
+      const { port, hub } = await startHub(config, closers, logs, { bus, running });
+      startMqtt(config, closers, logs, running.events, hubReports(hub), hubSend(hub));
       say(
         "info",
         `ready: dashboard on ${dashboardUrl(config, port)}; node ${node}, ${hal}; ` +

@@ -137,6 +137,28 @@ export const hubSchema = table({
   token: str().optional(),
 });
 
+/** `[mqtt]`: the MQTT bridge and Home Assistant discovery; off without a `url`. */
+export const mqttSchema = table({
+  url: z.string({ error: "must be an mqtt://, mqtts://, ws:// or wss:// URL" })
+    .regex(/^(mqtts?|wss?):\/\/[^\s/]+\S*$/, { error: "must be an mqtt://, mqtts://, ws:// or wss:// URL" })
+    .optional(),
+  username: str().optional(),
+  password: str().optional(),
+  client_id: str().optional(),
+  base_topic: z.string({ error: 'must be a topic without wildcards (e.g. "harvester")' })
+    .regex(/^[^#+\s/][^#+\s]*[^#+\s/]$|^[^#+\s/]$/, {
+      error: 'must be a topic without wildcards (e.g. "harvester")',
+    })
+    .default("harvester"),
+  qos: num({ min: 0, max: 2, int: true }).default(1),
+  retain: bool().default(true),
+  homeassistant: bool().default(false),
+  discovery_prefix: str().default("homeassistant"),
+  events: bool().default(false),
+  commands: bool().default(true),
+  buffer_max: num({ min: 1, max: 1_000_000, int: true }).default(1000),
+});
+
 /** `[scheduler]`: thermal back-pressure and budgets. */
 export const schedulerSchema = table({
   hot_celsius: num({ min: 0, max: 120 }).default(75),
@@ -194,6 +216,7 @@ export const configSchema = table({
   shm: shmSchema,
   events: eventsSchema,
   hub: hubSchema,
+  mqtt: mqttSchema,
   scheduler: schedulerSchema,
   sensors: sensorsSchema,
   plugins: pluginsSchema,

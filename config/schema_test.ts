@@ -109,7 +109,7 @@ Deno.test("parseConfig() names file, key and problem: unknown key with a hint", 
   );
   rejects(
     `[wifi]\nssid = "x"`,
-    `${FILE}: wifi: unknown key (known keys: polling, hal, leds, buzzer, logging, cluster, shm, events, hub, scheduler, sensors, plugins, state)`,
+    `${FILE}: wifi: unknown key (known keys: polling, hal, leds, buzzer, logging, cluster, shm, events, hub, mqtt, scheduler, sensors, plugins, state)`,
   );
 });
 
@@ -275,5 +275,23 @@ Deno.test("plugin ids follow one grammar in config, manifests and permissions", 
   rejects(
     "[plugins.9lives]\nenabled = true\n",
     `${FILE}: plugins.9lives: invalid plugin id "9lives" (lowercase letters, digits, "-" and "_", starting with a letter, at most 63)`,
+  );
+});
+
+Deno.test("[mqtt]: off by default; a bad URL or topic is refused at start, naming the key", () => {
+  assert.equal(defaultConfig().mqtt.url, undefined);
+  assert.equal(defaultConfig().mqtt.base_topic, "harvester");
+  rejects(
+    '[mqtt]\nurl = "http://broker:1883"\n',
+    `${FILE}: mqtt.url: must be an mqtt://, mqtts://, ws:// or wss:// URL, got "http://broker:1883"`,
+  );
+  rejects(
+    '[mqtt]\nbase_topic = "home/#"\n',
+    `${FILE}: mqtt.base_topic: must be a topic without wildcards (e.g. "harvester"), got "home/#"`,
+  );
+  rejects("[mqtt]\nqos = 3\n", `${FILE}: mqtt.qos: must be an integer 0..2, got 3`);
+  assert.equal(
+    parseConfig({ mqtt: { url: "mqtts://ha.local:8883", base_topic: "home/harvester" } }, FILE).mqtt.qos,
+    1,
   );
 });

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# Installs what the test suite needs when it is missing: Deno (npm), redis-server, QEMU, a Debian
-# kernel with i2c-stub, busybox, libgpiod v1, Chromium, Python smbus2. Idempotent and quiet when
+# Installs what the test suite needs when it is missing: redis-server, QEMU, a Debian kernel with
+# i2c-stub, busybox, libgpiod v1, Chromium, systemd-analyze, Mosquitto, Python smbus2. Idempotent and quiet when
 # everything is there. Used by tests/run.sh (the README's test command) and bench/main.ts.
 set -euo pipefail
 log() { printf '[setup] %s\n' "$*" >&2; }
@@ -23,6 +23,8 @@ command -v chromium >/dev/null 2>&1 || need+=(chromium)
 /usr/bin/python3 -c 'import smbus2' >/dev/null 2>&1 || need+=(python3 python3-smbus2)
 command -v gcc >/dev/null 2>&1 || need+=(gcc libc6-dev)
 command -v systemd-analyze >/dev/null 2>&1 || need+=(systemd)
+command -v mosquitto >/dev/null 2>&1 || [ -x /usr/sbin/mosquitto ] || need+=(mosquitto)
+command -v mosquitto_sub >/dev/null 2>&1 || need+=(mosquitto-clients)
 if ! ls /lib/modules/*/kernel/drivers/i2c/i2c-stub.ko* >/dev/null 2>&1 || ! ls /boot/vmlinuz-* >/dev/null 2>&1; then
   need+=(KERNEL)
 fi

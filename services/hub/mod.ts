@@ -14,6 +14,7 @@ export {
   type NodeView,
 } from "./registry.ts";
 export { SpokeCommandQueue } from "./spoke_queue.ts";
+export { CommandError, RequestError } from "./errors.ts";
 export { LiveFeed, type LiveFeedOptions } from "./live_feed.ts";
 export type { ExtraMetrics, GaugeSample } from "./metrics.ts";
 export { type Clock, systemClock } from "./clock.ts";
