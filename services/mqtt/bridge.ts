@@ -18,7 +18,6 @@ import type { Command, CommandResult } from "../commands/command.ts";
 import {
   availabilityTopic,
   type BridgeIdentity,
-  buzzerSetTopic,
   discovery,
   eventTopic,
   ledState,
