@@ -441,11 +441,13 @@ test("GET /metrics renders Prometheus text", async () => {
   const res = await hub.app.request("/metrics");
   assert.equal(res.headers.get("content-type"), "text/plain; version=0.0.4; charset=utf-8");
   const text = await res.text();
-  assert.match(text, /^# TYPE harvester_reading gauge$/m);
-  assert.match(text, /^harvester_reading\{node="hub",sensor="bme680",field="temperature",unit="°C"\} 21.5$/m);
+  assert.match(text, /^# TYPE harvester_temperature_celsius gauge$/m);
+  assert.match(text, /^harvester_temperature_celsius\{node="hub",sensor="bme680"\} 21.5$/m);
   assert.match(text, /^harvester_plugin_restarts_total\{node="hub",plugin="bme680"\} 2$/m);
   assert.match(text, /^harvester_scheduler_mood\{node="hub",plugin="bme680",mood="active"\} 1$/m);
-  assert.match(text, /^harvester_node_up\{node="hub",status="online"\} 1$/m);
+  assert.match(text, /^harvester_node_up\{node="hub"\} 1$/m);
+  assert.match(text, /^harvester_node_status\{node="hub",status="online"\} 1$/m);
+  assert.match(text, /^harvester_node_status\{node="hub",status="offline"\} 0$/m);
   assert.match(text, /^harvester_live_clients 0$/m);
   assert.match(text, /^harvester_events_emitted_total \d+$/m);
   assert.match(text, /^harvester_events_dropped_total 0$/m);

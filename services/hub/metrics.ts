@@ -6,6 +6,7 @@
  */
 import type { EmitterStats } from "../events/event.ts";
 import type { NodeRegistry } from "./registry.ts";
+import { readingMetric } from "./metric_names.ts";
 
 /** One extra gauge sample supplied by the composition root. */
 export interface GaugeSample {
@@ -91,17 +92,21 @@ export class Metrics {
     const family = (name: string, type: string, help: string) =>
       out.push(`# HELP ${name} ${help}`, `# TYPE ${name} ${type}`);
 
-    family("harvester_reading", "gauge", "Latest numeric reading value per node, sensor and field.");
+    // One family per quantity, in its base unit (harvester_temperature_celsius{node,sensor}).
+    const quantities = new Map<string, { help: string; lines: string[] }>();
     for (const r of registry.readings()) {
       for (const [field, value] of Object.entries(r.values)) {
-        const num = typeof value === "number" ? value : typeof value === "boolean" ? Number(value) : null;
-        if (num === null || !Number.isFinite(num)) continue;
-        out.push(
-          `harvester_reading${
-            labels({ node: r.node, sensor: r.sensor, field, unit: r.units[field] ?? "" })
-          } ${num}`,
-        );
+        const m = readingMetric(field, r.units[field], value);
+        if (!m) continue;
+        const unit = r.units[field] ? ` (converted from ${r.units[field]})` : "";
+        const q = quantities.get(m.name) ?? { help: `Latest ${field} reading${unit}.`, lines: [] };
+        q.lines.push(`${m.name}${labels({ node: r.node, sensor: r.sensor })} ${m.value}`);
+        quantities.set(m.name, q);
       }
+    }
+    for (const [name, q] of quantities) {
+      family(name, "gauge", q.help);
+      out.push(...q.lines);
     }
     const plugins = registry.plugins();
     family("harvester_plugin_restarts_total", "counter", "Restarts of each plugin sandbox.");
@@ -146,9 +151,13 @@ export class Metrics {
     }
     family("harvester_node_up", "gauge", "1 when the node is online, 0 when stale or offline.");
     for (const n of registry.list()) {
-      out.push(
-        `harvester_node_up${labels({ node: n.id, status: n.status })} ${n.status === "online" ? 1 : 0}`,
-      );
+      out.push(`harvester_node_up${labels({ node: n.id })} ${n.status === "online" ? 1 : 0}`);
+    }
+    family("harvester_node_status", "gauge", "1 for the node's current status (online, stale, offline).");
+    for (const n of registry.list()) {
+      for (const status of ["online", "stale", "offline"]) {
+        out.push(`harvester_node_status${labels({ node: n.id, status })} ${n.status === status ? 1 : 0}`);
+      }
     }
     family("harvester_live_clients", "gauge", "Connected live-feed (socket.io) clients.");
     out.push(`harvester_live_clients ${liveClients}`);
