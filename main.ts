@@ -61,6 +61,7 @@ import {
 import { commandRunner, SpokePusher } from "./services/spoke/mod.ts";
 import { CommandError, createHub, type Hub } from "./services/hub/mod.ts";
 import { MqttBridge, type NodeReport } from "./services/mqtt/mod.ts";
+import { Recorder, RecorderFeed } from "./services/recorder/mod.ts";
 
 import denoJson from "./deno.json" with { type: "json" };
 
@@ -356,7 +357,9 @@ async function startHub(
       : new UnixCommandClient({ path: controlSocket(config) });
     closers.push(() => commands.close());
   }
+  const history = await openHistory(config, closers, hostLog, events);
   const hub = createHub({
+    history,
     node,
     role: config.cluster.role === "spoke" ? "spoke" : config.cluster.role === "hub" ? "hub" : "standalone",
     state,
@@ -459,6 +462,36 @@ function hubSend(hub: Hub): (node: string, command: Command) => Promise<CommandR
       return { id: "", ok: false, code: "rejected", error: (e as Error).message ?? String(e) };
     }
   };
+}
+
+/** The hub's recorder, fed from the event flow; a file that cannot be opened leaves the hub without history. */
+async function openHistory(
+  config: Config,
+  closers: Closer[],
+  logs: LogRing,
+  events: Events,
+): Promise<Recorder | undefined> {
+  const h = config.history;
+  if (!h.enabled) return undefined;
+  const path = h.path ?? join(stateDir(config), "history.db");
+  let recorder: Recorder;
+  try {
+    recorder = new Recorder({
+      path,
+      rawDays: h.raw_days,
+      minuteDays: h.minute_days,
+      hourYears: h.hour_years,
+      maxMb: h.max_mb,
+      log: (level, message) => logs.log(level, "history", message),
+    });
+  } catch (e) {
+    logs.log("error", "history", `${(e as Error).message}; the hub runs without history`);
+    return undefined;
+  }
+  const feed = new RecorderFeed({ recorder, events: events.log });
+  await feed.start();
+  closers.push(() => recorder.close(), () => feed.stop());
+  return recorder;
 }
 
 /** Why the stores are what they are, for the ready line a person reads once. */

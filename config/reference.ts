@@ -79,6 +79,14 @@ export const DOCS: Record<string, string> = {
   "mqtt.events": "Also publish the event stream on <base>/<node>/events/<type> (chatty).",
   "mqtt.commands": "Accept commands on <base>/<node>/…/set topics (buzzer, LEDs, name).",
   "mqtt.buffer_max": "Events kept while the MQTT broker is away; older ones are dropped and counted.",
+  "history.enabled":
+    "Record every reading on the hub (start and hub modes) for /api/history, charts and MCP.",
+  "history.path": "The SQLite file; default <state.dir>/history.db.",
+  "history.raw_days": "Days raw values are kept.",
+  "history.minute_days": "Days 1-minute rollups (min, max, mean, count) are kept.",
+  "history.hour_years": "Years 1-hour rollups are kept.",
+  "history.max_mb":
+    "Size ceiling of the file; above it the oldest data goes first, tier by tier, and the log says so.",
   "scheduler.hot_celsius": "CPU temperature at which only critical plugins run.",
   "scheduler.soft_celsius": "CPU temperature at which low-priority plugins are deferred.",
   "scheduler.cycle_budget_ms": "Time one cycle may spend on plugins before the rest wait.",
@@ -113,6 +121,7 @@ const EXAMPLES: Record<string, unknown> = {
   "shm.file_dir": "/run/harvester",
   "hub.token": "a-long-random-token",
   "mqtt.url": "mqtt://127.0.0.1:1883",
+  "history.path": "/var/lib/harvester/history.db",
   "mqtt.username": "harvester",
   "mqtt.password": "change-me",
   "mqtt.client_id": "harvester-pi-kitchen",

@@ -159,6 +159,16 @@ export const mqttSchema = table({
   buffer_max: num({ min: 1, max: 1_000_000, int: true }).default(1000),
 });
 
+/** `[history]`: the hub's embedded recorder (SQLite). */
+export const historySchema = table({
+  enabled: bool().default(true),
+  path: str().optional(),
+  raw_days: num({ min: 0.01, max: 3650 }).default(7),
+  minute_days: num({ min: 0.01, max: 36500 }).default(90),
+  hour_years: num({ min: 0.01, max: 100 }).default(5),
+  max_mb: num({ min: 1, max: 1_000_000 }).default(200),
+});
+
 /** `[scheduler]`: thermal back-pressure and budgets. */
 export const schedulerSchema = table({
   hot_celsius: num({ min: 0, max: 120 }).default(75),
@@ -217,6 +227,7 @@ export const configSchema = table({
   events: eventsSchema,
   hub: hubSchema,
   mqtt: mqttSchema,
+  history: historySchema,
   scheduler: schedulerSchema,
   sensors: sensorsSchema,
   plugins: pluginsSchema,

@@ -33,6 +33,7 @@ import {
   reloadBody,
 } from "./schemas.ts";
 import { serveAsset, serveIndex } from "./static.ts";
+import { registerHistory } from "./history_api.ts";
 
 /** Build the Hono app over `core`. */
 export function createApp(core: HubCore): Hono {
@@ -71,6 +72,9 @@ export function createApp(core: HubCore): Hono {
       }),
     );
   }
+
+  // --- history (the recorder)
+  registerHistory(app, o.history);
 
   // --- dashboard
   app.get("/", (c) => serveIndex(c, o.dashboardDir, core.pageToken));

@@ -14,6 +14,7 @@ import type { ExtraMetrics } from "./metrics.ts";
 import { Metrics } from "./metrics.ts";
 import { NodeRegistry, type NodeRole } from "./registry.ts";
 import { SpokeCommandQueue } from "./spoke_queue.ts";
+import type { HistoryStore } from "./history_api.ts";
 
 /** One log line as `/api/logs` returns it. */
 export interface LogLine {
@@ -62,6 +63,8 @@ export interface HubOptions {
   feedMaxPending?: number;
   /** Fixed page token (tests); default a random one per start. */
   pageToken?: string;
+  /** The recorder behind `/api/history` and MCP `get_history` (absent: history from the event log). */
+  history?: HistoryStore;
   /** Where the hub's own faults are written (one line each); default stderr. */
   log?: (level: "warn" | "error", message: string) => void;
 }

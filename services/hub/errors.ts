@@ -14,7 +14,7 @@ import type { CommandResult } from "../commands/mod.ts";
 export class RequestError extends Error {
   override name = "RequestError";
   constructor(
-    readonly status: 400 | 401 | 403 | 404 | 409 | 413,
+    readonly status: 400 | 401 | 403 | 404 | 409 | 413 | 429 | 503,
     message: string,
     readonly field?: string,
     readonly problem?: string,

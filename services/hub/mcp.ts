@@ -12,6 +12,7 @@ import { z } from "zod";
 import type { Command } from "../commands/mod.ts";
 import type { HubCore } from "./core.ts";
 import { bearer } from "./middleware.ts";
+import { parseTime, readHistory } from "./history_api.ts";
 
 type ToolResult = { content: Array<{ type: "text"; text: string }>; isError?: boolean };
 
@@ -57,18 +58,93 @@ export function buildMcpServer(core: HubCore, authorized: boolean): McpServer {
     const all = core.registry.readings();
     return json({ readings: node ? all.filter((r) => r.node === node) : all });
   });
+  const rangeArgs = {
+    from: z.string().max(40).optional().describe("ISO 8601 or relative (-24h, -7d); default -24h"),
+    to: z.string().max(40).optional().describe("ISO 8601, relative or now; default now"),
+  };
   server.registerTool(
     "get_history",
     {
-      description: "Values of one sensor over time, from the event log",
+      description: "Values of one sensor field over a time range, in buckets with min/max/mean/count " +
+        "(from the hub's recorder; raw, 1-minute or 1-hour tier chosen by the step)",
       inputSchema: {
         sensor: z.string().min(1).max(160).describe("Sensor id node:sensor, e.g. pi4:bme680"),
-        limit: z.number().int().min(1).max(1000).optional(),
-        since: z.string().max(64).optional().describe("ISO timestamp or stream id"),
+        field: z.string().max(64).optional().describe("Field, e.g. temperature; default every numeric field"),
+        ...rangeArgs,
+        step: z.string().max(16).optional().describe("Bucket width: seconds or 30s, 5m, 1h, 1d"),
+        aggregate: z.enum(["mean", "min", "max"]).optional().describe("Return one value per bucket"),
+        limit: z.number().int().min(1).max(1000).optional().describe(
+          "Without a recorder: points from the event log",
+        ),
+        since: z.string().max(64).optional(),
       },
+      annotations: { readOnlyHint: true },
     },
-    async ({ sensor, limit, since }: { sensor: string; limit?: number; since?: string }) =>
-      json({ sensor, points: await core.history(sensor, limit ?? 100, since) }),
+    async (a: {
+      sensor: string;
+      field?: string;
+      from?: string;
+      to?: string;
+      step?: string;
+      aggregate?: "mean" | "min" | "max";
+      limit?: number;
+      since?: string;
+    }) => {
+      if (!o.history) {
+        return json({ sensor: a.sensor, points: await core.history(a.sensor, a.limit ?? 100, a.since) });
+      }
+      try {
+        const q = Object.fromEntries(
+          Object.entries({ sensor: a.sensor, field: a.field, from: a.from, to: a.to, step: a.step }).filter((
+            [, v],
+          ) => v !== undefined),
+        ) as Record<string, string>;
+        const histories = readHistory(o.history, q);
+        if (!a.aggregate) return json({ sensor: a.sensor, fields: histories });
+        return json({
+          sensor: a.sensor,
+          aggregate: a.aggregate,
+          fields: histories.map((h) => ({
+            field: h.field,
+            unit: h.unit,
+            tier: h.tier,
+            stepSeconds: h.stepSeconds,
+            points: h.buckets.map((b) => ({ t: b.t, value: b[a.aggregate!] })),
+          })),
+        });
+      } catch (e) {
+        return fail((e as Error).message);
+      }
+    },
+  );
+  server.registerTool(
+    "get_statistics",
+    {
+      description: "min, max, mean and count of one sensor field over a time range (the hub's recorder)",
+      inputSchema: {
+        sensor: z.string().min(1).max(160).describe("Sensor id node:sensor"),
+        field: z.string().min(1).max(64).describe("Field, e.g. temperature"),
+        ...rangeArgs,
+      },
+      annotations: { readOnlyHint: true },
+    },
+    (a: { sensor: string; field: string; from?: string; to?: string }) => {
+      if (!o.history) {
+        return fail("Cannot compute statistics: this hub records no history ([history] enabled = false)");
+      }
+      try {
+        const [node, sensor] = a.sensor.split(":");
+        const now = Date.now();
+        const from = parseTime(a.from ?? "-24h", now);
+        const to = parseTime(a.to ?? "now", now);
+        if (from === null || to === null) {
+          return fail("Cannot compute statistics: from/to must be ISO 8601 or relative (-24h)");
+        }
+        return json(o.history.statistics(node, sensor ?? "", a.field, from, to));
+      } catch (e) {
+        return fail((e as Error).message);
+      }
+    },
   );
   server.registerTool("list_plugins", {
     description: "Plugins of all nodes with status, restarts, last error and scheduler state",

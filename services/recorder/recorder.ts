@@ -83,7 +83,7 @@ export const MAX_BUCKETS = 5000;
 const SCHEMA = `
 CREATE TABLE IF NOT EXISTS series (
   id INTEGER PRIMARY KEY, node TEXT NOT NULL, sensor TEXT NOT NULL, field TEXT NOT NULL, unit TEXT,
-  UNIQUE (node, sensor, field));
+  kind TEXT NOT NULL DEFAULT 'number', UNIQUE (node, sensor, field));
 CREATE TABLE IF NOT EXISTS raw (series INTEGER NOT NULL, ts INTEGER NOT NULL, value REAL NOT NULL,
   PRIMARY KEY (series, ts)) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS m1 (series INTEGER NOT NULL, bucket INTEGER NOT NULL, min REAL, max REAL, sum REAL,
@@ -136,13 +136,17 @@ export class Recorder {
     }
     const db = this.#db;
     this.#stmt = {
-      series: db.prepare("INSERT OR IGNORE INTO series (node, sensor, field, unit) VALUES (?, ?, ?, ?)"),
+      series: db.prepare(
+        "INSERT OR IGNORE INTO series (node, sensor, field, unit, kind) VALUES (?, ?, ?, ?, ?)",
+      ),
       seriesId: db.prepare("SELECT id, unit FROM series WHERE node = ? AND sensor = ? AND field = ?"),
       raw: db.prepare("INSERT OR IGNORE INTO raw (series, ts, value) VALUES (?, ?, ?)"),
       m1: db.prepare(rollup("m1")),
       h1: db.prepare(rollup("h1")),
       state: db.prepare("INSERT OR IGNORE INTO states (series, ts, value) VALUES (?, ?, ?)"),
-      lastState: db.prepare("SELECT ts, value FROM states WHERE series = ? AND ts <= ? ORDER BY ts DESC LIMIT 1"),
+      lastState: db.prepare(
+        "SELECT ts, value FROM states WHERE series = ? AND ts <= ? ORDER BY ts DESC LIMIT 1",
+      ),
       meta: db.prepare(
         "INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value",
       ),
@@ -157,11 +161,17 @@ export class Recorder {
     return this.#lastEventId;
   }
 
-  #series(node: string, sensor: string, field: string, unit: string | null): number {
+  #series(
+    node: string,
+    sensor: string,
+    field: string,
+    unit: string | null,
+    kind: "number" | "state",
+  ): number {
     const key = `${node}\u0000${sensor}\u0000${field}`;
     const known = this.#ids.get(key);
     if (known !== undefined) return known;
-    this.#stmt.series.run(node, sensor, field, unit);
+    this.#stmt.series.run(node, sensor, field, unit, kind);
     const row = this.#stmt.seriesId.get(node, sensor, field) as { id: number };
     this.#ids.set(key, row.id);
     return row.id;
@@ -209,14 +219,14 @@ export class Recorder {
       const unit = r.units?.[field] ?? null;
       if (typeof value === "number") {
         if (!Number.isFinite(value)) continue;
-        const id = this.#series(r.node, r.sensor, field, unit);
+        const id = this.#series(r.node, r.sensor, field, unit, "number");
         if (Number(this.#stmt.raw.run(id, ts, value).changes) === 0) continue;
         this.#stmt.m1.run(id, ts - (ts % MINUTE), value, value, value);
         this.#stmt.h1.run(id, ts - (ts % HOUR), value, value, value);
         stored++;
       } else if (typeof value === "string" || typeof value === "boolean") {
         const text = String(value).slice(0, 256);
-        const id = this.#series(r.node, r.sensor, field, null);
+        const id = this.#series(r.node, r.sensor, field, null, "state");
         // The state in force at `ts` (newest cached, else looked up): only a change is stored.
         const cached = this.#lastState.get(id);
         const before = cached && cached.ts <= ts
@@ -407,8 +417,8 @@ export class Recorder {
   }
 
   /** Recorded fields, for discovery by the dashboard and MCP. */
-  series(): { node: string; sensor: string; field: string; unit: string | null }[] {
-    return this.#db.prepare("SELECT node, sensor, field, unit FROM series ORDER BY node, sensor, field")
+  series(): { node: string; sensor: string; field: string; unit: string | null; kind: "number" | "state" }[] {
+    return this.#db.prepare("SELECT node, sensor, field, unit, kind FROM series ORDER BY node, sensor, field")
       .all() as never;
   }
 
