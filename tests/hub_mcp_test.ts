@@ -68,6 +68,7 @@ Deno.test("MCP: the SDK client lists and calls the read tools and reads the snap
       "get_history",
       "get_readings",
       "get_state",
+      "get_statistics",
       "list_plugins",
       "set_led",
       "set_name",
