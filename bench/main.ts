@@ -16,6 +16,7 @@ const MODULES = [
   "scheduler",
   "hub",
   "mqtt",
+  "history",
   "memory",
   "cycle",
 ];

@@ -166,7 +166,7 @@ export function registerHistory(app: Hono, store: HistoryStore | undefined): voi
     const [h] = readHistory(need(), q);
     const lines = [
       "t,min,max,mean,count",
-      ...h.buckets.map((b) => `${b.t},${b.min},${b.max},${b.mean},${b.count}`),
+      ...h.buckets.map((b) => `${new Date(b.t).toISOString()},${b.min},${b.max},${b.mean},${b.count}`),
     ];
     c.header("content-type", "text/csv; charset=utf-8");
     c.header("content-disposition", `attachment; filename="${h.node}-${h.sensor}-${h.field}.csv"`);

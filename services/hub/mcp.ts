@@ -109,7 +109,7 @@ export function buildMcpServer(core: HubCore, authorized: boolean): McpServer {
             unit: h.unit,
             tier: h.tier,
             stepSeconds: h.stepSeconds,
-            points: h.buckets.map((b) => ({ t: b.t, value: b[a.aggregate!] })),
+            points: h.buckets.map((b) => ({ t: new Date(b.t).toISOString(), value: b[a.aggregate!] })),
           })),
         });
       } catch (e) {

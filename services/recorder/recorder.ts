@@ -1,8 +1,11 @@
 /**
  * {@link Recorder}: the hub's embedded history, SQLite through `node:sqlite` (no dependency).
  * Every numeric reading field is kept per node, sensor and field in three tiers — raw values,
- * 1-minute and 1-hour rollups (min, max, sum, count) — updated together in one transaction per
- * batch, so a rollup never lags its raw data. String and boolean fields are kept as changes.
+ * 1-minute and 1-hour rollups (min, max, sum, count). A value costs one raw insert; when a
+ * series moves into a new minute, the minutes it left are rolled up from raw (and their hours
+ * from the minutes) by idempotent replace-selects, a few per batch, so the rollup tiers trail the
+ * raw tier by about a minute and a restart or late data only re-runs the same statements.
+ * String and boolean fields are kept as changes.
  * Retention per tier and a size ceiling prune the oldest data first, tier by tier, and say so.
  * A write that fails (full disk, read-only file) turns the recorder `degraded` ("not recording"),
  * logged once per episode; the hub goes on.
@@ -35,8 +38,8 @@ export interface RecorderOptions extends Partial<RecorderLimits> {
 
 /** One bucket of a history answer. */
 export interface Bucket {
-  /** Bucket start, ISO 8601 UTC. */
-  t: string;
+  /** Bucket start, ms since the epoch (UTC). */
+  t: number;
   min: number;
   max: number;
   mean: number;
@@ -77,8 +80,10 @@ export class HistoryQueryError extends Error {
 const MINUTE = 60_000;
 const HOUR = 3_600_000;
 const DAY = 86_400_000;
+/** Series rolled up per batch: spreads a minute boundary's work over several cycles. */
+const ROLLUPS_PER_BATCH = 16;
 /** Largest number of buckets one answer may hold. */
-export const MAX_BUCKETS = 5000;
+export const MAX_BUCKETS = 50_000;
 
 const SCHEMA = `
 CREATE TABLE IF NOT EXISTS series (
@@ -105,7 +110,7 @@ export class Recorder {
   readonly #ids = new Map<string, number>();
   readonly #lastState = new Map<number, { ts: number; value: string }>();
   #stmt!: Record<
-    "series" | "seriesId" | "raw" | "m1" | "h1" | "state" | "lastState" | "meta" | "getMeta",
+    "series" | "seriesId" | "raw" | "m1" | "h1" | "lastM1" | "state" | "lastState" | "meta" | "getMeta",
     StatementSync
   >;
   #state: RecorderStatus["state"] = "ok";
@@ -113,6 +118,10 @@ export class Recorder {
   #since = new Date().toISOString();
   #lastEventId: string | null = null;
   #lastPrune = 0;
+  /** The minute each series is filling now (not rolled up yet). */
+  readonly #open = new Map<number, number>();
+  /** Minute ranges [from, to) waiting to be rolled up, oldest first, one entry per series. */
+  readonly #pending = new Map<number, { from: number; to: number }>();
 
   /** @throws {Error} `Cannot open history database '…': …` when the file cannot be opened at all */
   constructor(options: RecorderOptions) {
@@ -141,8 +150,14 @@ export class Recorder {
       ),
       seriesId: db.prepare("SELECT id, unit FROM series WHERE node = ? AND sensor = ? AND field = ?"),
       raw: db.prepare("INSERT OR IGNORE INTO raw (series, ts, value) VALUES (?, ?, ?)"),
-      m1: db.prepare(rollup("m1")),
-      h1: db.prepare(rollup("h1")),
+      // Minutes [from, to) of one series from raw; then the hours those minutes touch, from m1.
+      m1: db.prepare(`INSERT OR REPLACE INTO m1 (series, bucket, min, max, sum, count)
+        SELECT series, ts - ts % ${MINUTE}, min(value), max(value), sum(value), count(*) FROM raw
+        WHERE series = ?1 AND ts >= ?2 AND ts < ?3 GROUP BY ts - ts % ${MINUTE}`),
+      h1: db.prepare(`INSERT OR REPLACE INTO h1 (series, bucket, min, max, sum, count)
+        SELECT series, bucket - bucket % ${HOUR}, min(min), max(max), sum(sum), sum(count) FROM m1
+        WHERE series = ?1 AND bucket >= ?2 AND bucket < ?3 GROUP BY bucket - bucket % ${HOUR}`),
+      lastM1: db.prepare("SELECT max(bucket) AS b FROM m1 WHERE series = ?"),
       state: db.prepare("INSERT OR IGNORE INTO states (series, ts, value) VALUES (?, ?, ?)"),
       lastState: db.prepare(
         "SELECT ts, value FROM states WHERE series = ? AND ts <= ? ORDER BY ts DESC LIMIT 1",
@@ -192,6 +207,7 @@ export class Recorder {
       this.#db.exec("BEGIN");
       try {
         for (const r of readings) stored += this.#one(r);
+        this.#rollup(ROLLUPS_PER_BATCH);
         if (lastEventId !== undefined) this.#stmt.meta.run("last_event_id", lastEventId);
         this.#db.exec("COMMIT");
       } catch (e) {
@@ -221,8 +237,7 @@ export class Recorder {
         if (!Number.isFinite(value)) continue;
         const id = this.#series(r.node, r.sensor, field, unit, "number");
         if (Number(this.#stmt.raw.run(id, ts, value).changes) === 0) continue;
-        this.#stmt.m1.run(id, ts - (ts % MINUTE), value, value, value);
-        this.#stmt.h1.run(id, ts - (ts % HOUR), value, value, value);
+        this.#minuteOf(id, ts - (ts % MINUTE));
         stored++;
       } else if (typeof value === "string" || typeof value === "boolean") {
         const text = String(value).slice(0, 256);
@@ -239,6 +254,56 @@ export class Recorder {
       }
     }
     return stored;
+  }
+
+  /** Note that series `id` got a value in `minute`; queue the minutes it left (or a late one) for rollup. */
+  #minuteOf(id: number, minute: number): void {
+    let open = this.#open.get(id);
+    if (open === undefined) {
+      // First value this process sees: whatever raw holds after the last rolled-up minute is due.
+      const last = (this.#stmt.lastM1.get(id) as { b: number | null }).b;
+      open = minute;
+      if (last !== null && last < minute) this.#due(id, last, minute);
+      this.#open.set(id, open);
+    }
+    if (minute > open) {
+      this.#due(id, open, minute);
+      this.#open.set(id, minute);
+    } else if (minute < open) this.#due(id, minute, minute + MINUTE);
+  }
+
+  #due(id: number, from: number, to: number): void {
+    const p = this.#pending.get(id);
+    this.#pending.set(id, p ? { from: Math.min(p.from, from), to: Math.max(p.to, to) } : { from, to });
+  }
+
+  /** Roll up at most `max` queued ranges (all with Infinity). */
+  #rollup(max: number): void {
+    let n = 0;
+    for (const [id, r] of this.#pending) {
+      if (n++ >= max) break;
+      this.#stmt.m1.run(id, r.from, r.to);
+      this.#stmt.h1.run(id, r.from - (r.from % HOUR), r.to - (r.to % HOUR) + HOUR);
+      this.#pending.delete(id);
+    }
+  }
+
+  /**
+   * Roll up everything queued and every open minute (shutdown, tests): afterwards the 1-minute
+   * and 1-hour tiers hold all raw data.
+   */
+  settle(): void {
+    for (const [id, minute] of this.#open) this.#due(id, minute, minute + MINUTE);
+    try {
+      this.#db.exec("BEGIN");
+      this.#rollup(Infinity);
+      this.#db.exec("COMMIT");
+    } catch (e) {
+      try {
+        this.#db.exec("ROLLBACK");
+      } catch { /* none left */ }
+      this.#fail(e as Error);
+    }
   }
 
   #ok(): void {
@@ -351,20 +416,20 @@ export class Recorder {
       ? "1m"
       : "1h";
     // Buckets align to the step from the epoch, so the same query always gives the same buckets.
-    const sql = tier === "raw"
+    const native = tier === "1m" ? MINUTE : tier === "1h" ? HOUR : 0;
+    const table = tier === "1m" ? "m1" : "h1";
+    const sql = tier !== "raw" && step <= native
+      // The tier's own buckets: a range scan of the primary key, nothing to group.
+      ? `SELECT bucket AS t, min, max, sum / count AS mean, count FROM ${table}
+         WHERE series = ?2 AND bucket >= ?3 AND bucket < ?4 AND ?1 > 0 ORDER BY bucket`
+      : tier === "raw"
       ? `SELECT CAST(ts / ?1 AS INTEGER) * ?1 AS t, min(value) AS min, max(value) AS max, avg(value) AS mean, count(*) AS count
          FROM raw WHERE series = ?2 AND ts >= ?3 AND ts < ?4 GROUP BY t ORDER BY t`
       : `SELECT CAST(bucket / ?1 AS INTEGER) * ?1 AS t, min(min) AS min, max(max) AS max, sum(sum) / sum(count) AS mean,
          sum(count) AS count FROM ${tier === "1m" ? "m1" : "h1"}
          WHERE series = ?2 AND bucket >= ?3 AND bucket < ?4 GROUP BY t ORDER BY t`;
     const effective = tier === "raw" ? step : Math.max(step, tier === "1m" ? MINUTE : HOUR);
-    const rows = this.#db.prepare(sql).all(effective, row.id, fromMs, toMs) as unknown as {
-      t: number;
-      min: number;
-      max: number;
-      mean: number;
-      count: number;
-    }[];
+    const rows = this.#db.prepare(sql).all(effective, row.id, fromMs, toMs) as unknown as Bucket[];
     return {
       node,
       sensor,
@@ -374,13 +439,7 @@ export class Recorder {
       stepSeconds: effective / 1000,
       from: new Date(fromMs).toISOString(),
       to: new Date(toMs).toISOString(),
-      buckets: rows.map((r) => ({
-        t: new Date(r.t).toISOString(),
-        min: r.min,
-        max: r.max,
-        mean: r.mean,
-        count: r.count,
-      })),
+      buckets: rows,
     };
   }
 
@@ -439,14 +498,9 @@ export class Recorder {
   }
 
   close(): void {
+    this.settle();
     try {
       this.#db.close();
     } catch { /* already closed */ }
   }
-}
-
-function rollup(table: "m1" | "h1"): string {
-  return `INSERT INTO ${table} (series, bucket, min, max, sum, count) VALUES (?, ?, ?, ?, ?, 1)
-    ON CONFLICT (series, bucket) DO UPDATE SET min = min(min, excluded.min), max = max(max, excluded.max),
-    sum = sum + excluded.sum, count = count + 1`;
 }
