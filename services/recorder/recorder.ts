@@ -429,7 +429,25 @@ export class Recorder {
          sum(count) AS count FROM ${tier === "1m" ? "m1" : "h1"}
          WHERE series = ?2 AND bucket >= ?3 AND bucket < ?4 GROUP BY t ORDER BY t`;
     const effective = tier === "raw" ? step : Math.max(step, tier === "1m" ? MINUTE : HOUR);
-    const rows = this.#db.prepare(sql).all(effective, row.id, fromMs, toMs) as unknown as Bucket[];
+    let rows = this.#db.prepare(sql).all(effective, row.id, fromMs, toMs) as unknown as Bucket[];
+    if (tier !== "raw") {
+      // The rollups trail raw by about a minute: the tail after the last rolled-up minute comes
+      // from raw, bucketed the same way, so the newest bucket is never missing or short.
+      const last = (this.#stmt.lastM1.get(row.id) as { b: number | null }).b;
+      const rolledEnd = last === null ? -Infinity : last + MINUTE;
+      const tailStart = Math.max(
+        fromMs,
+        rolledEnd === -Infinity ? fromMs : rolledEnd - (rolledEnd % effective),
+      );
+      if (toMs > tailStart) {
+        rows = rows.filter((r) => r.t < tailStart);
+        const tail = this.#db.prepare(
+          `SELECT CAST(ts / ?1 AS INTEGER) * ?1 AS t, min(value) AS min, max(value) AS max, avg(value) AS mean,
+           count(*) AS count FROM raw WHERE series = ?2 AND ts >= ?3 AND ts < ?4 GROUP BY t ORDER BY t`,
+        ).all(effective, row.id, tailStart, toMs) as unknown as Bucket[];
+        rows.push(...tail);
+      }
+    }
     return {
       node,
       sensor,

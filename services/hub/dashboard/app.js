@@ -2,6 +2,7 @@
 // event feed. No build step, no external requests: everything comes from /assets/.
 import { io } from "./vendor/socket.io.esm.min.js";
 import { NodeBoard } from "./nodes.js";
+import { HistoryView } from "./history.js";
 import { EventStream, LogViewer, PluginTable } from "./panels.js";
 import { formatAge, formatClock, h, setText } from "./ui.js";
 
@@ -55,7 +56,11 @@ async function api(method, path, body, retried = false) {
   return data;
 }
 
-const board = new NodeBoard($("nodes"), now, setLed);
+let historyView = null;
+const board = new NodeBoard($("nodes"), now, setLed, (record) => {
+  historyView ??= new HistoryView(api);
+  historyView.open(record).catch((err) => console.warn("history:", err));
+});
 const stream = new EventStream($("event-list"), $("event-filter"), $("event-pause"), $("event-count"));
 const plugins = new PluginTable($("plugins"), $("plugins-empty"), reloadPlugin);
 const logs = new LogViewer(
@@ -149,9 +154,32 @@ async function refresh() {
   $("nodes-empty").hidden = ids.length > 0;
 }
 
+/** Fills the sparklines: the last 30 minutes from the hub's recorder, else recent reading events. */
 async function seedHistory() {
-  const { events } = await api("GET", "/api/events?type=reading&limit=1000");
-  for (const e of events ?? []) onEvent(e, { live: false });
+  let fromRecorder = false;
+  try {
+    const ids = [...board.cards.keys()];
+    const answers = await Promise.all(
+      ids.map((id) =>
+        api("GET", `/api/history?sensor=${encodeURIComponent(id)}&from=-30m`).catch(() => null)
+      ),
+    );
+    answers.forEach((a, i) => {
+      for (const f of a?.fields ?? []) {
+        fromRecorder = true;
+        const [node, sensor] = ids[i].split(":");
+        for (const b of f.buckets) {
+          board.pushHistory({ id: ids[i], node, sensor, values: { [f.field]: b.mean } }, b.t);
+        }
+      }
+    });
+  } catch {
+    // no recorder on this hub: the event log below
+  }
+  if (!fromRecorder) {
+    const { events } = await api("GET", "/api/events?type=reading&limit=1000");
+    for (const e of events ?? []) onEvent(e, { live: false });
+  }
   board.redraw();
 }
 

@@ -23,13 +23,24 @@ export function createSparkline(testid) {
   );
 }
 
+/** Smallest vertical span per unit: jitter below a sensor's resolution is never stretched full height. */
+const SPARK_MIN_SPAN = { "°C": 0.5, "%": 1, hPa: 0.5, "Ω": 2000, MiB: 4, IAQ: 5 };
+
+function spanText(ms) {
+  const m = Math.round(ms / 60000);
+  return m < 1 ? `${Math.round(ms / 1000)} s` : m < 120 ? `${m} min` : `${Math.round(m / 60)} h`;
+}
+
 /**
  * Redraws a sparkline from `[{ t, v }]` (time in ms, numeric value), scaled to the window's
- * own min/max so small drifts stay visible.
+ * min/max but never to less than the unit's smallest meaningful span, and labelled with the range
+ * of time and values it covers.
  */
-export function drawSparkline(el, points) {
+export function drawSparkline(el, points, unit) {
   el.dataset.points = String(points.length);
-  const [area, line, dot] = el.children;
+  const area = el.querySelector(".spark-area");
+  const line = el.querySelector(".spark-line");
+  const dot = el.querySelector(".spark-dot");
   if (points.length < 2) {
     line.setAttribute("points", "");
     area.setAttribute("d", "");
@@ -44,9 +55,11 @@ export function drawSparkline(el, points) {
     if (p.v < lo) lo = p.v;
     if (p.v > hi) hi = p.v;
   }
-  if (hi - lo < 1e-9) {
-    hi += 1;
-    lo -= 1;
+  const minSpan = SPARK_MIN_SPAN[unit] ?? Math.max(1e-6, Math.abs((hi + lo) / 2) * 0.01);
+  if (hi - lo < minSpan) {
+    const mid = (hi + lo) / 2;
+    lo = mid - minSpan / 2;
+    hi = mid + minSpan / 2;
   }
   const pad = 3;
   const x = (t) => (t1 === t0 ? SPARK_W : ((t - t0) / (t1 - t0)) * (SPARK_W - 4));
@@ -57,7 +70,21 @@ export function drawSparkline(el, points) {
   const last = points[points.length - 1];
   dot.setAttribute("cx", x(last.t).toFixed(1));
   dot.setAttribute("cy", y(last.v).toFixed(1));
-  el.setAttribute("aria-label", `recent history: min ${+lo.toFixed(2)}, max ${+hi.toFixed(2)}`);
+  let vlo = Infinity;
+  let vhi = -Infinity;
+  for (const p of points) {
+    if (p.v < vlo) vlo = p.v;
+    if (p.v > vhi) vhi = p.v;
+  }
+  const covers = `last ${spanText(t1 - t0)}: ${+vlo.toFixed(2)} – ${+vhi.toFixed(2)}${
+    unit ? ` ${unit}` : ""
+  }`;
+  el.setAttribute("aria-label", `recent history, ${covers}`);
+  el.dataset.range = covers;
+  el.dataset.span = spanText(t1 - t0);
+  let title = el.querySelector("title");
+  if (!title) el.prepend(title = svg("title", {}));
+  title.textContent = covers;
 }
 
 /** IAQ bands (Bosch BSEC index, 0–500), upper bound inclusive. */

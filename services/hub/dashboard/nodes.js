@@ -5,7 +5,7 @@ import { formatAge, formatValue, h, label, setText } from "./ui.js";
 
 /** LEDs drawn before a node's buffer length is known (the reference strip has 11). */
 const LED_COUNT = 11;
-const HISTORY_POINTS = 90;
+const HISTORY_POINTS = 200;
 /** Keys folded into another row or shown elsewhere (gauge, card title). */
 const FOLDED = new Set(["iaq", "iaq_status", "memory_total_mb", "name", "creature_id"]);
 /** Counters and clocks: a sparkline of them says nothing. */
@@ -22,10 +22,11 @@ export class NodeBoard {
    * @param root the `[data-testid=nodes]` container; `now()` gives server time in ms;
    * `onSetLed(node, index, "#rrggbb", outputEl)` is called when someone picks an LED colour.
    */
-  constructor(root, now, onSetLed) {
+  constructor(root, now, onSetLed, onHistory = () => {}) {
     this.root = root;
     this.now = now;
     this.onSetLed = onSetLed;
+    this.onHistory = onHistory;
     this.nodes = new Map(); // id -> { info, el, parts }
     this.cards = new Map(); // reading id -> { record, el, rows, ageEl, gauge }
     this.history = new Map(); // `${readingId}|${key}` -> [{ t, v }]
@@ -303,6 +304,15 @@ export class NodeBoard {
 
   createCard(record) {
     const ageEl = h("span", { class: "age", testid: `age-${record.id.replace(":", "-")}` });
+    const historyBtn = h("button", {
+      type: "button",
+      class: "card-history",
+      testid: `history-${record.node}-${record.sensor}`,
+      title: "history: charts over 1 h … 1 y",
+      "aria-label": `history of ${record.sensor}`,
+      text: "⌁ history",
+      onclick: () => this.onHistory(this.cards.get(record.id)?.record ?? record),
+    });
     const subtitle = h("span", { class: "card-sub muted" });
     const metrics = h("ul", { class: "metrics" });
     const el = h(
@@ -315,6 +325,7 @@ export class NodeBoard {
         subtitle,
         h("span", { class: "stamp", "aria-hidden": "true" }),
         ageEl,
+        historyBtn,
       ),
       metrics,
     );
@@ -364,7 +375,7 @@ export class NodeBoard {
         "alarm",
         key === "alarm" && value !== false && value !== "none" && value !== null,
       );
-      if (row.spark) drawSparkline(row.spark, this.history.get(`${r.id}|${key}`) ?? []);
+      if (row.spark) drawSparkline(row.spark, this.history.get(`${r.id}|${key}`) ?? [], r.units?.[key]);
     }
     this.paintCardStatus(card);
     setText(card.ageEl, formatAge(this.now() - Date.parse(r.timestamp)));
