@@ -96,7 +96,7 @@ export class Broker {
   #timer: ReturnType<typeof setInterval> | undefined;
   #running = false;
   #cycleBusy = false;
-  #startedAt = Date.now();
+  #startedAt = performance.now();
 
   constructor(options: BrokerOptions) {
     this.#o = options;
@@ -111,7 +111,7 @@ export class Broker {
   /** Start plugins, scheduler and the cycle loop; emits `daemon.start`. */
   async start(): Promise<void> {
     const o = this.#o;
-    this.#startedAt = Date.now();
+    this.#startedAt = performance.now();
     o.emitter.emit("daemon.start", { node: o.node, backend: o.hal.backend, interval_ms: o.intervalMs });
     o.logs.log("info", "broker", `starting on ${o.hal.backend} HAL, cycle ${o.intervalMs} ms`);
     await o.plugins.start();
@@ -227,7 +227,7 @@ export class Broker {
 
   /** Broker uptime in seconds. */
   uptimeSeconds(): number {
-    return (Date.now() - this.#startedAt) / 1000;
+    return (performance.now() - this.#startedAt) / 1000;
   }
 
   async #execute(cmd: Command): Promise<unknown> {

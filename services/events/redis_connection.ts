@@ -74,7 +74,7 @@ export class RedisConnection {
         reconnectStrategy: (retries: number) => {
           if (this.#closed) return false;
           const delay = Math.min(maxDelay, 25 * 2 ** Math.min(retries, 10));
-          this.#retryUntil = Math.max(this.#retryUntil, Date.now() + delay);
+          this.#retryUntil = Math.max(this.#retryUntil, performance.now() + delay);
           return delay;
         },
       },
@@ -177,7 +177,11 @@ export class RedisConnection {
       this.client.destroy();
     } catch { /* already closed */ }
     // node-redis sleeps between reconnect attempts on a timer it does not cancel.
-    for (let wait = this.#retryUntil - Date.now(); wait > 0; wait = this.#retryUntil - Date.now()) {
+    for (
+      let wait = this.#retryUntil - performance.now();
+      wait > 0;
+      wait = this.#retryUntil - performance.now()
+    ) {
       await new Promise((r) => setTimeout(r, wait + 5));
     }
     await this.#connecting;
