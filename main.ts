@@ -92,6 +92,9 @@ async function openStores(config: Config): Promise<{ events: Events; state: Shar
     streamMaxLen: config.events.stream_maxlen,
     bufferMax: config.events.buffer_max,
     batchMax: config.events.batch_max,
+    eventMaxBytes: config.limits.event_max_bytes,
+    bufferMaxBytes: config.limits.events_max_bytes,
+    ringBytes: config.limits.events_max_bytes,
   });
   const state = await createSharedState({
     backend: config.shm.backend,
@@ -332,6 +335,12 @@ async function startHub(
     bodyLimitBytes: config.hub.body_limit_bytes,
     pushIntervalSeconds: config.cluster.push_interval_seconds,
     dashboardDir: join(ROOT, "services", "hub", "dashboard"),
+    ingest: {
+      clockSkewMs: config.limits.clock_skew_seconds * 1000,
+      maxAgeMs: config.limits.max_age_seconds * 1000,
+      readingMaxBytes: config.limits.reading_max_bytes,
+    },
+    eventsAnswerMaxBytes: config.limits.answer_max_bytes,
     logs,
     metrics: () => {
       const mem = Deno.memoryUsage();

@@ -42,6 +42,12 @@ export interface EventsOptions {
   batchMax?: number;
   /** Capacity of the in-memory ring. Default 10 000. */
   ringSize?: number;
+  /** Bytes of the in-memory ring. Default 16 MiB. */
+  ringBytes?: number;
+  /** Largest event, JSON bytes. Default 16 KiB. */
+  eventMaxBytes?: number;
+  /** Bytes held while Redis is away. Default 8 MiB. */
+  bufferMaxBytes?: number;
   /** Longest wait for the final flush in close(), ms. Default 2000. */
   closeTimeoutMs?: number;
 }
@@ -70,9 +76,15 @@ export function createEvents(options: EventsOptions): Events {
       `Cannot create events as 'node' must be a non-empty string: current value is '${options.node}'`,
     );
   }
-  const bounds = { node: options.node, bufferMax: options.bufferMax, batchMax: options.batchMax };
+  const bounds = {
+    node: options.node,
+    bufferMax: options.bufferMax,
+    batchMax: options.batchMax,
+    eventMaxBytes: options.eventMaxBytes,
+    bufferMaxBytes: options.bufferMaxBytes,
+  };
   if (!options.redisUrl) {
-    const store = new MemoryEventStore({ capacity: options.ringSize });
+    const store = new MemoryEventStore({ capacity: options.ringSize, capacityBytes: options.ringBytes });
     const emitter = new Emitter({ ...bounds, writer: store });
     return { emitter, log: store, kind: "memory", close: () => emitter.close(options.closeTimeoutMs) };
   }

@@ -23,7 +23,6 @@ import {
 import {
   buzzerBody,
   buzzerTestBody,
-  eventsQuery,
   ledBody,
   logsQuery,
   nameBody,
@@ -33,6 +32,10 @@ import {
   reloadBody,
 } from "./schemas.ts";
 import { serveAsset, serveIndex } from "./static.ts";
+import { admitSnapshot } from "./ingest.ts";
+import { eventsRoute } from "./events_route.ts";
+
+const CLAMPED = "harvester_ingest_clamped_total";
 
 /** Build the Hono app over `core`. */
 export function createApp(core: HubCore): Hono {
@@ -111,15 +114,7 @@ export function createApp(core: HubCore): Hono {
     }
     return c.json({ node, lines: await core.logs(node) });
   });
-  app.get("/api/events", async (c) => {
-    const q = validate(eventsQuery, c.req.query(), "query");
-    const events = await o.events.query({
-      since: q.since || undefined,
-      type: q.type || undefined,
-      limit: q.limit ?? 100,
-    });
-    return c.json({ events });
-  });
+  app.get("/api/events", (c) => eventsRoute(c, o.events, o.eventsAnswerMaxBytes));
   app.get("/metrics", async (c) => {
     await core.refresh();
     const text = core.metrics.render(core.registry, core.liveClients(), o.metrics?.() ?? {});
@@ -211,9 +206,15 @@ export function createApp(core: HubCore): Hono {
         "is a local node",
       );
     }
-    for (const s of b.snapshots as Snapshot[]) {
-      core.registry.ingest(s, "spoke");
-      for (const r of Object.values(s.readings)) o.emit.emit("reading", { ...r });
+    // All or nothing: every snapshot is admitted before any is stored.
+    const now = core.clock.now();
+    const admitted = (b.snapshots as Snapshot[]).map((s, i) => admitSnapshot(s, i, b.node, now, o.ingest));
+    for (const { snapshot, clamped } of admitted) {
+      core.registry.ingest(snapshot, "spoke");
+      for (const r of Object.values(snapshot.readings)) o.emit.emit("reading", { ...r });
+      if (clamped) {
+        core.metrics.inc(CLAMPED, "Pushed timestamps clamped to hub time.", { node: b.node }, clamped);
+      }
     }
     if (b.results?.length) core.queue.resolve(b.node, b.results);
     if (b.logs?.length) core.appendLogs(b.node, b.logs);

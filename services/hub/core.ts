@@ -9,6 +9,7 @@ import type { Command, CommandClient, CommandResult } from "../commands/mod.ts";
 import type { EventEnvelope, EventLog, EventSink } from "../events/event.ts";
 import type { ReadingRecord, SharedState, Snapshot } from "../shm/snapshot.ts";
 import { type Clock, monotonicOf, systemClock } from "./clock.ts";
+import type { IngestLimits } from "./ingest.ts";
 import { CommandError, RequestError } from "./errors.ts";
 import type { ExtraMetrics } from "./metrics.ts";
 import { Metrics } from "./metrics.ts";
@@ -62,6 +63,10 @@ export interface HubOptions {
   feedMaxPending?: number;
   /** Fixed page token (tests); default a random one per start. */
   pageToken?: string;
+  /** Spoke ingest limits: clock skew, age, reading byte budget. */
+  ingest?: IngestLimits;
+  /** Byte cap of one `/api/events` answer. Default 1 MiB. */
+  eventsAnswerMaxBytes?: number;
 }
 
 /** Everything the HTTP, socket and MCP layers share. */
