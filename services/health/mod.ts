@@ -1,0 +1,13 @@
+/**
+ * Health of a node's components, reported into one {@link Health} and read by `/health`,
+ * `/metrics`, the snapshot and the broker's control socket.
+ *
+ * @module
+ */
+export {
+  type ComponentHealth,
+  type ComponentStatus,
+  Health,
+  type HealthOptions,
+  type HealthReport,
+} from "./health.ts";
