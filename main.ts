@@ -50,6 +50,8 @@ import {
 } from "./services/commands/mod.ts";
 import { commandRunner, SpokePusher } from "./services/spoke/mod.ts";
 import { createHub } from "./services/hub/mod.ts";
+import { Health, probeWritable, StorageFaults } from "./services/health/mod.ts";
+import { redisStatus } from "./services/events/mod.ts";
 
 const ROOT = dirname(fileURLToPath(import.meta.url));
 const MODES = ["start", "broker", "hub"] as const;
@@ -180,14 +182,20 @@ async function startBroker(
   source: string,
   closers: Closer[],
   local?: LocalCommandBus,
+  health = new Health(),
 ): Promise<RunningBroker> {
   const node = config.cluster.node_id;
+  await requireWritable(stateDir(config), "state.dir", source);
+  if (config.shm.backend === "file" || config.shm.backend === "auto") {
+    await requireWritable(config.shm.file_dir, "shm.file_dir", source);
+  }
   const logs = new LogRing({ level: config.logging.level });
   const locks = acquireBusLocks(busResources(config), lockDir(config));
   closers.push(() => locks.release());
   const { events, state } = await openStores(config);
   closers.push(() => events.close(), () => state.close());
   const emitter = events.emitter;
+  const storage = new StorageFaults({ health, emit: emitter });
   const hal = openHal(config);
   closers.push(() => hal.close());
   const leds = new LedBuffer(hal.leds, emitter);
@@ -220,7 +228,7 @@ async function startBroker(
       buzzer: { play: async (pattern) => void await buzzer.play(pattern, "plugin") },
       log: (plugin, level, message) => logs.log(level, plugin, message),
     },
-    emit: emitter,
+    emit: storage.watchPluginState(emitter),
     stateDir: join(stateDir(config), "plugins"),
     watch: true,
   });
@@ -243,6 +251,8 @@ async function startBroker(
     leds,
     buzzer,
     logs,
+    health,
+    storage,
     intervalMs: config.polling.interval_seconds * 1000,
     pluginSchedule: (id) => {
       const p = config.plugins[id];
@@ -303,6 +313,7 @@ async function startHub(
   config: Config,
   closers: Closer[],
   local?: { bus: LocalCommandBus; running: RunningBroker },
+  health = new Health(),
 ): Promise<{ port: number }> {
   const node = config.cluster.node_id;
   let events: Events;
@@ -341,6 +352,7 @@ async function startHub(
       readingMaxBytes: config.limits.reading_max_bytes,
     },
     eventsAnswerMaxBytes: config.limits.answer_max_bytes,
+    health,
     logs,
     metrics: () => {
       const mem = Deno.memoryUsage();
@@ -354,6 +366,7 @@ async function startHub(
             value: mem.heapUsed,
           },
           { name: "harvester_heap_total_bytes", help: "V8 heap reserved.", value: mem.heapTotal },
+          ...health.gauges(),
         ],
       };
     },
@@ -361,6 +374,19 @@ async function startHub(
   const server = await hub.listen(config.hub.port, config.hub.host);
   closers.push(() => hub.close());
   return { port: server.port };
+}
+
+/** Refuse start-up naming the key when `dir` cannot take a file. */
+async function requireWritable(dir: string, key: string, file: string): Promise<void> {
+  const cause = await probeWritable(dir);
+  if (cause !== null) {
+    throw new ConfigError(`${file}: ${key}: cannot write to "${dir}": ${cause}`, { file, keyPath: key });
+  }
+}
+
+/** Redis as a health component: the process-wide board's transitions (one log line each, there). */
+function watchRedis(health: Health): Closer {
+  return redisStatus.subscribe((s) => health.set("redis", s.up ? "ok" : "down", s.reason));
 }
 
 /** Run `mode` until SIGINT/SIGTERM. Returns the exit code. */
@@ -382,6 +408,8 @@ export async function main(args: string[]): Promise<number> {
     throw e;
   }
   const closers: Closer[] = [];
+  const health = new Health();
+  closers.push(watchRedis(health));
   let stopping = false;
   const stop = async (why: string) => {
     if (stopping) return;
@@ -398,16 +426,16 @@ export async function main(args: string[]): Promise<number> {
   try {
     const node = config.cluster.node_id;
     if (mode === "broker") {
-      await startBroker(config, source, closers);
+      await startBroker(config, source, closers, undefined, health);
       console.error(`harvester broker: node ${node} (config: ${source})`);
     } else if (mode === "hub") {
-      const { port } = await startHub(config, closers);
+      const { port } = await startHub(config, closers, undefined, health);
       console.error(`harvester hub: node ${node} on http://${config.hub.host}:${port}/ (config: ${source})`);
     } else {
       const bus = new LocalCommandBus();
       closers.push(() => bus.close());
-      const running = await startBroker(config, source, closers, bus);
-      const { port } = await startHub(config, closers, { bus, running });
+      const running = await startBroker(config, source, closers, bus, health);
+      const { port } = await startHub(config, closers, { bus, running }, health);
       console.error(`harvester: node ${node} on http://${config.hub.host}:${port}/ (config: ${source})`);
     }
   } catch (e) {

@@ -20,6 +20,8 @@ import type { Command, CommandRequest, CommandResult } from "../commands/command
 import type { LedBuffer } from "./leds.ts";
 import type { BuzzerPlayer } from "./buzzer.ts";
 import type { LogRing } from "./logs.ts";
+import type { Health, StorageFaults } from "../health/mod.ts";
+import { reportBrokerHealth } from "./health_report.ts";
 
 /** What the broker needs from the plugin runtime (services/plugin_host). */
 export interface PluginRuntime {
@@ -58,6 +60,8 @@ export interface SchedulerLike {
 /** An emitter that can be told the cycle number. */
 export interface CycleEmitter extends EventSink {
   setCycle?(cycle: number): void;
+  /** Whether the store is reachable and what waits for it (the event sink's health). */
+  stats?(): { connected: boolean; buffered: number; dropped: number };
 }
 
 /** Broker options; `main.ts` builds them from the config. */
@@ -79,6 +83,10 @@ export interface BrokerOptions {
   oled?: () => Uint8Array | null;
   /** Readings older than this are dropped from the snapshot (default 10 intervals). */
   readingTtlMs?: number;
+  /** Where components report (scheduler, plugins, snapshot, event sink); in the snapshot too. */
+  health?: Health;
+  /** Failing snapshot writes, spoken once per episode. */
+  storage?: StorageFaults;
 }
 
 const b64 = (bytes: Uint8Array) => {
@@ -127,6 +135,8 @@ export class Broker {
     });
     this.#scheduler.start();
     this.#running = true;
+    o.health?.register("scheduler", true);
+    o.health?.watch("snapshot", o.intervalMs, 3, "snapshot written");
     await this.tick();
     this.#timer = setInterval(() => void this.tick(), o.intervalMs);
   }
@@ -143,7 +153,22 @@ export class Broker {
     await o.leds.off();
     o.emitter.emit("daemon.stop", { reason, cycles: this.#cycle });
     o.logs.log("info", "broker", `stopped (${reason}) after ${this.#cycle} cycles`);
-    await this.#o.state.write(this.snapshot()).catch(() => {});
+    o.health?.set("scheduler", "down", `stopped (${reason})`);
+    await this.#writeSnapshot();
+  }
+
+  /** Write the snapshot; a failure is spoken (storage faults, health) and never thrown. */
+  async #writeSnapshot(): Promise<void> {
+    const o = this.#o;
+    try {
+      await o.state.write(this.snapshot());
+      o.storage?.succeed("snapshot");
+      o.health?.beat("snapshot");
+    } catch (e) {
+      const message = String((e as Error)?.message ?? e);
+      if (o.storage) o.storage.fail("snapshot", message);
+      o.emitter.emit("error", { source: "shm", message });
+    }
   }
 
   /** One cycle: LED sync, snapshot write, cycle events. Skipped if the previous one still runs. */
@@ -161,11 +186,8 @@ export class Broker {
       } catch (e) {
         o.emitter.emit("error", { source: "leds", message: String((e as Error)?.message ?? e) });
       }
-      try {
-        await o.state.write(this.snapshot());
-      } catch (e) {
-        o.emitter.emit("error", { source: "shm", message: String((e as Error)?.message ?? e) });
-      }
+      if (o.health) reportBrokerHealth(o.health, o.plugins, o.emitter);
+      await this.#writeSnapshot();
       const duration = performance.now() - t0;
       this.#scheduler.reportCycle?.(duration);
       o.emitter.emit("cycle.end", { duration_ms: Math.round(duration * 1000) / 1000 });
@@ -210,6 +232,7 @@ export class Broker {
         : null,
       identity: identityFrom(anima),
       oled: fb ? b64(fb) : null,
+      ...(o.health ? { health: o.health.report() } : {}),
     };
   }
 
@@ -257,6 +280,9 @@ export class Broker {
         this.#scheduler.demand("anima", { command: "set_name" }, 0.9);
         return data;
       }
+      case "health":
+        if (!o.health) throw new Error(`Cannot report health: node ${o.node} keeps none`);
+        return o.health.report();
       default:
         throw new Error(`Cannot execute command: unknown type "${(cmd as { type: string }).type}"`);
     }

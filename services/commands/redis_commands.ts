@@ -7,6 +7,7 @@
  * @module
  */
 import { createClient } from "redis";
+import { redisStatus } from "../events/mod.ts";
 import {
   type Command,
   type CommandClient,
@@ -150,6 +151,9 @@ export class RedisCommandServer {
   #blocking: Client | null = null;
   #writer: Client | null = null;
   #running = false;
+  #seenReady = false;
+  /** Cuts a reconnect wait short (stop). */
+  #wake: (() => void) | null = null;
   #loop: Promise<void> | null = null;
 
   constructor(options: RedisCommandServerOptions) {
@@ -183,22 +187,38 @@ export class RedisCommandServer {
 
   async #serve(): Promise<void> {
     const key = commandKey(this.#opts.node);
+    const status = redisStatus.join(this.#opts.url);
+    // Consecutive failures: reconnects back off exponentially (capped, jittered) instead of 5 a second.
+    let failures = 0;
     while (this.#running) {
       let raw: string;
       try {
         this.#blocking ??= await this.#make();
         const got = await this.#blocking.blPop(key, this.#opts.pollSeconds ?? 1);
+        if (failures > 0 || !this.#seenReady) status.ready();
+        failures = 0;
+        this.#seenReady = true;
         if (!got) continue;
         raw = got.element;
-      } catch {
+      } catch (e) {
         destroy(this.#blocking);
         this.#blocking = null;
-        if (!this.#running) return;
-        await new Promise((r) => setTimeout(r, 200));
+        if (!this.#running) break;
+        status.failed(errorText(e));
+        const delay = Math.min(5000, 200 * 2 ** Math.min(failures++, 8)) * (0.75 + Math.random() * 0.5);
+        await new Promise<void>((r) => {
+          const timer = setTimeout(r, delay);
+          this.#wake = () => {
+            clearTimeout(timer);
+            r();
+          };
+        });
+        this.#wake = null;
         continue;
       }
       await this.#handle(raw);
     }
+    status.leave();
   }
 
   async #handle(raw: string): Promise<void> {
@@ -245,6 +265,7 @@ export class RedisCommandServer {
     if (!this.#running) return;
     this.#running = false;
     destroy(this.#blocking);
+    this.#wake?.();
     await this.#loop;
     destroy(this.#blocking);
     destroy(this.#writer);

@@ -25,6 +25,13 @@ export { MemoryEventStore, type MemoryEventStoreOptions } from "./memory_store.t
 export { RedisEventLog, type RedisEventLogOptions } from "./redis_log.ts";
 export { eventKeys, RedisEventWriter, type RedisEventWriterOptions } from "./redis_writer.ts";
 export { RedisConnection, type RedisConnectionOptions } from "./redis_connection.ts";
+export {
+  explain as explainRedisError,
+  maskUrl,
+  redisStatus,
+  type RedisStatusBoard,
+  type RedisUrlStatus,
+} from "./redis_status.ts";
 
 /** Options for {@link createEvents}. */
 export interface EventsOptions {

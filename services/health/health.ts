@@ -90,7 +90,8 @@ export class Health {
   set(component: string, status: ComponentStatus, reason: string | null = null): void {
     if (!this.#components.has(component)) this.register(component);
     const e = this.#components.get(component)!;
-    const why = status === "ok" ? null : reason ?? "unknown";
+    // Bounded: reports travel in snapshots and pushes.
+    const why = status === "ok" ? null : (reason ?? "unknown").slice(0, 300);
     if (e.status === status) {
       e.reason = why;
       return;

@@ -11,3 +11,4 @@ export {
   type HealthOptions,
   type HealthReport,
 } from "./health.ts";
+export { probeWritable, StorageFaults, type StorageFaultsOptions } from "./storage.ts";

@@ -34,6 +34,7 @@ import {
 import { serveAsset, serveIndex } from "./static.ts";
 import { admitSnapshot } from "./ingest.ts";
 import { eventsRoute } from "./events_route.ts";
+import { healthRoute, ingestHealth } from "./health_route.ts";
 
 const CLAMPED = "harvester_ingest_clamped_total";
 
@@ -80,11 +81,7 @@ export function createApp(core: HubCore): Hono {
   app.get("/assets/*", (c) => serveAsset(c, o.dashboardDir));
 
   // --- read API
-  app.get(
-    "/health",
-    (c) =>
-      c.json({ ok: true, node: o.node, uptime_s: Math.floor((core.clock.now() - core.startedAt) / 1000) }),
-  );
+  app.get("/health", healthRoute(core));
   app.get("/api/readings", async (c) => {
     await core.refresh();
     const ts = new Date(core.clock.now()).toISOString();
@@ -179,6 +176,7 @@ export function createApp(core: HubCore): Hono {
     }
   };
 
+  app.use("/push", ingestHealth(o.health));
   app.post("/push", limitBody(maxBody), async (c) => {
     const raw = await readJson(c);
     // A bare snapshot (reference 004 style) is a batch of one.

@@ -10,6 +10,7 @@ import type { EventEnvelope, EventLog, EventSink } from "../events/event.ts";
 import type { ReadingRecord, SharedState, Snapshot } from "../shm/snapshot.ts";
 import { type Clock, monotonicOf, systemClock } from "./clock.ts";
 import type { IngestLimits } from "./ingest.ts";
+import type { Health } from "../health/mod.ts";
 import { CommandError, RequestError } from "./errors.ts";
 import type { ExtraMetrics } from "./metrics.ts";
 import { Metrics } from "./metrics.ts";
@@ -67,6 +68,8 @@ export interface HubOptions {
   ingest?: IngestLimits;
   /** Byte cap of one `/api/events` answer. Default 1 MiB. */
   eventsAnswerMaxBytes?: number;
+  /** Component health for `/health` (shared with the broker when both run in one process). */
+  health?: Health;
 }
 
 /** Everything the HTTP, socket and MCP layers share. */

@@ -96,6 +96,7 @@ const pluginStatus = z.object({
 });
 
 const unit = z.number().refine(Number.isFinite, "must be a finite number");
+const componentStatus = z.enum(["ok", "degraded", "down"]);
 
 /** A node's snapshot as a spoke pushes it (SPEC §7): bounded, unknown fields stripped. */
 export const snapshotSchema = z.object({
@@ -113,6 +114,20 @@ export const snapshotSchema = z.object({
   })
     .nullable(),
   oled: z.string().max(4096).nullable(),
+  /** The spoke's own health report (services/health), bounded. */
+  health: z.object({
+    status: componentStatus,
+    serving: z.boolean(),
+    components: bounded(
+      z.object({
+        status: componentStatus,
+        reason: z.string().max(500).nullable(),
+        since: z.string().max(40),
+        critical: z.boolean(),
+      }),
+      32,
+    ),
+  }).nullable().optional(),
 });
 
 export const commandResultSchema = z.object({
