@@ -90,8 +90,13 @@ export class Health {
   set(component: string, status: ComponentStatus, reason: string | null = null): void {
     if (!this.#components.has(component)) this.register(component);
     const e = this.#components.get(component)!;
+    // A watched component that is still silent stays down whatever else it reports, until a beat.
+    if (status === "degraded" && e.watch && this.#silentIntervals(e) >= e.watch.missed) status = "down";
     // Bounded: reports travel in snapshots and pushes.
-    const why = status === "ok" ? null : (reason ?? "unknown").slice(0, 300);
+    let why = status === "ok" ? null : (reason ?? "unknown").slice(0, 300);
+    if (status === "down" && e.watch && e.status === "down" && e.reason?.startsWith("no ")) {
+      why = e.reason; // keep the watchdog's wording (it already names the last cause)
+    }
     if (e.status === status) {
       e.reason = why;
       return;
@@ -131,19 +136,24 @@ export class Health {
 
   /** Evaluate watchdogs now. */
   check(): void {
-    const now = this.#mono();
     for (const [name, e] of this.#components) {
       const w = e.watch;
-      if (!w) continue;
-      const silent = now - w.last;
-      if (silent >= w.intervalMs * w.missed && e.status !== "down") {
-        this.set(
-          name,
-          "down",
-          `no ${w.what} for ${Math.floor(silent / w.intervalMs)} intervals of ${w.intervalMs} ms`,
-        );
+      if (!w || e.status === "down") continue;
+      const n = this.#silentIntervals(e);
+      if (n >= w.missed) {
+        const last = e.reason ? ` (last: ${e.reason})` : "";
+        this.set(name, "down", `no ${w.what} for ${n} intervals of ${w.intervalMs} ms${last}`);
       }
     }
+  }
+
+  /** Current status of `component`, or null when unknown. */
+  status(component: string): ComponentStatus | null {
+    return this.#components.get(component)?.status ?? null;
+  }
+
+  #silentIntervals(e: Entry): number {
+    return e.watch ? Math.floor((this.#mono() - e.watch.last) / e.watch.intervalMs) : 0;
   }
 
   /** The report (watchdogs evaluated first). */

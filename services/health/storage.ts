@@ -34,9 +34,9 @@ export class StorageFaults {
     this.#o = { log: (l) => console.error(l), clock: () => performance.now(), ...options };
   }
 
-  /** Whether `component` is in a failure episode. */
-  failing(component: string): boolean {
-    return this.#episodes.has(component);
+  /** Whether `component` (or `key` within it) is in a failure episode. */
+  failing(component: string, key = ""): boolean {
+    return this.#episodes.has(`${component}\u0000${key}`);
   }
 
   /**
@@ -44,37 +44,36 @@ export class StorageFaults {
    * repeats only count.
    *
    * @param message the error, worded `Cannot write … '<path>': <cause>`
+   * @param key what failed within the component (a plugin id): each has its own episode
    */
-  fail(component: string, message: string): void {
+  fail(component: string, message: string, key = ""): void {
     const now = this.#o.clock();
-    const ep = this.#episodes.get(component);
+    const id = `${component}\u0000${key}`;
+    const ep = this.#episodes.get(id);
     if (ep) {
       ep.failures++;
       ep.last = now;
       this.#o.health.set(component, "degraded", `${message} (${ep.failures} failures)`);
       return;
     }
-    this.#episodes.set(component, { failures: 1, started: now, last: now });
+    this.#episodes.set(id, { failures: 1, started: now, last: now });
     this.#o.log(`storage: ${component}: ${message}`);
-    this.#o.emit.emit("storage.error", { component, message, path: pathIn(message) });
+    this.#o.emit.emit("storage.error", { component, key: key || null, message, path: pathIn(message) });
     this.#o.health.set(component, "degraded", message);
   }
 
-  /** A write of `component` succeeded: ends its episode (logged once). */
-  succeed(component: string): void {
-    const ep = this.#episodes.get(component);
+  /** A write of `component` (`key` within it) succeeded: ends its episode (logged once). */
+  succeed(component: string, key = ""): void {
+    const id = `${component}\u0000${key}`;
+    const ep = this.#episodes.get(id);
     if (!ep) return;
-    this.#episodes.delete(component);
+    this.#episodes.delete(id);
     const ms = Math.round(this.#o.clock() - ep.started);
-    this.#o.log(`storage: ${component}: writes work again after ${ep.failures} failures in ${ms} ms`);
-    this.#o.emit.emit("storage.recovered", { component, failures: ep.failures, ms });
-    this.#o.health.ok(component);
-  }
-
-  /** End episodes whose last failure is older than `quietMs` (for writers that never report success). */
-  settle(component: string, quietMs: number): void {
-    const ep = this.#episodes.get(component);
-    if (ep && this.#o.clock() - ep.last >= quietMs) this.succeed(component);
+    const what = key ? `${component} (${key})` : component;
+    this.#o.log(`storage: ${what}: writes work again after ${ep.failures} failures in ${ms} ms`);
+    this.#o.emit.emit("storage.recovered", { component, key: key || null, failures: ep.failures, ms });
+    const others = [...this.#episodes.keys()].some((k) => k.startsWith(`${component}\u0000`));
+    if (!others) this.#o.health.ok(component);
   }
 
   /**
@@ -88,7 +87,11 @@ export class StorageFaults {
         const message = typeof data.message === "string" ? data.message : "";
         if (type === "error" && data.source === "plugin_host" && message.startsWith("Cannot persist state")) {
           const plugin = typeof data.plugin === "string" ? ` of plugin "${data.plugin}"` : "";
-          this.fail("plugin state", message.replace("Cannot persist state", `Cannot persist state${plugin}`));
+          this.fail(
+            "plugin state",
+            message.replace("Cannot persist state", `Cannot persist state${plugin}`),
+            typeof data.plugin === "string" ? data.plugin : "",
+          );
         }
       },
     } as EventSink;
