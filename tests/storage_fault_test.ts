@@ -115,7 +115,13 @@ Deno.test({
   },
 });
 
-async function health(svc: Service): Promise<{ status: number; body: Record<string, any> }> {
+interface HealthBody {
+  ok: boolean;
+  status: string;
+  components: Record<string, { status: string; reason: string | null; since: string }>;
+}
+
+async function health(svc: Service): Promise<{ status: number; body: HealthBody }> {
   const res = await fetch(`${svc.url}/health`, { signal: AbortSignal.timeout(5000) });
   return { status: res.status, body: await res.json() };
 }
@@ -147,10 +153,10 @@ Deno.test({
       const snap = down!.body.components.snapshot;
       assert.equal(snap.status, "down");
       assert.match(
-        snap.reason,
+        snap.reason ?? "",
         /^no snapshot written for \d+ intervals of 500 ms \(last: Cannot write snapshot file/,
       );
-      assert.match(snap.reason, /No space left on device/);
+      assert.match(snap.reason ?? "", /No space left on device/);
       assert.ok(Number.isFinite(Date.parse(snap.since)));
       const { events } = await (await fetch(`${s.url}/api/events?type=storage.error`)).json();
       assert.equal(events.length, 1, "one storage.error per episode");
@@ -241,7 +247,11 @@ Deno.test({
         const r = await client.send(id, { type: "health" }, 3000);
         return r.ok ? r : null;
       }, 30_000);
-      const report = result!.data as { status: string; serving: boolean; components: Record<string, any> };
+      const report = result!.data as {
+        status: string;
+        serving: boolean;
+        components: HealthBody["components"];
+      };
       assert.equal(report.serving, true);
       for (const c of ["scheduler", "plugins", "snapshot"]) assert.ok(report.components[c], `${c} reported`);
       assert.equal(report.components.snapshot.status, "ok");
