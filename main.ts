@@ -386,7 +386,8 @@ async function requireWritable(dir: string, key: string, file: string): Promise<
 
 /** Redis as a health component: the process-wide board's transitions (one log line each, there). */
 function watchRedis(health: Health): Closer {
-  return redisStatus.subscribe((s) => health.set("redis", s.up ? "ok" : "down", s.reason));
+  // Quiet: the board already said it in one line.
+  return redisStatus.subscribe((s) => health.set("redis", s.up ? "ok" : "down", s.reason, true));
 }
 
 /** Run `mode` until SIGINT/SIGTERM. Returns the exit code. */

@@ -173,7 +173,7 @@ Deno.test({
         1,
         out,
       );
-      assert.match(out, /health: snapshot is degraded: Cannot write snapshot file .*No space left on device/);
+      assert.match(out, /health: snapshot is down: no snapshot written for \d+ intervals/);
 
       await Deno.remove(`${fs.dir}/filler`);
       await waitFor("/health 200 again", async () => {

@@ -84,10 +84,10 @@ export class Health {
   }
 
   /**
-   * Report `component`'s status. A change is logged once; repeating the same status (even with
-   * a new reason) updates the reason quietly.
+   * Report `component`'s status. A change is logged once (unless `quiet`: the reporter logs its
+   * own line); repeating the same status (even with a new reason) updates the reason quietly.
    */
-  set(component: string, status: ComponentStatus, reason: string | null = null): void {
+  set(component: string, status: ComponentStatus, reason: string | null = null, quiet = false): void {
     if (!this.#components.has(component)) this.register(component);
     const e = this.#components.get(component)!;
     // A watched component that is still silent stays down whatever else it reports, until a beat.
@@ -105,11 +105,13 @@ export class Health {
     e.status = status;
     e.reason = why;
     e.since = this.#wall();
-    this.#log(
-      status === "ok"
-        ? `health: ${component} is ok again (was ${previous})`
-        : `health: ${component} is ${status}: ${why}`,
-    );
+    if (!quiet) {
+      this.#log(
+        status === "ok"
+          ? `health: ${component} is ok again (was ${previous})`
+          : `health: ${component} is ${status}: ${why}`,
+      );
+    }
   }
 
   /** Shorthand for `set(component, "ok")`. */

@@ -53,13 +53,13 @@ export class StorageFaults {
     if (ep) {
       ep.failures++;
       ep.last = now;
-      this.#o.health.set(component, "degraded", `${message} (${ep.failures} failures)`);
+      this.#o.health.set(component, "degraded", `${message} (${ep.failures} failures)`, true);
       return;
     }
     this.#episodes.set(id, { failures: 1, started: now, last: now });
     this.#o.log(`storage: ${component}: ${message}`);
     this.#o.emit.emit("storage.error", { component, key: key || null, message, path: pathIn(message) });
-    this.#o.health.set(component, "degraded", message);
+    this.#o.health.set(component, "degraded", message, true);
   }
 
   /** A write of `component` (`key` within it) succeeded: ends its episode (logged once). */
@@ -73,7 +73,7 @@ export class StorageFaults {
     this.#o.log(`storage: ${what}: writes work again after ${ep.failures} failures in ${ms} ms`);
     this.#o.emit.emit("storage.recovered", { component, key: key || null, failures: ep.failures, ms });
     const others = [...this.#episodes.keys()].some((k) => k.startsWith(`${component}\u0000`));
-    if (!others) this.#o.health.ok(component);
+    if (!others) this.#o.health.set(component, "ok", null, true);
   }
 
   /**
