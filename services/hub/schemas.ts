@@ -52,8 +52,8 @@ export const eventsQuery = z.object({
 
 export const logsQuery = z.object({ node: nodeId.optional() });
 
-/** Largest magnitude a reading value may have: beyond any sensor, below float trouble. */
-export const READING_VALUE_MAX = 1e12;
+/** Largest magnitude a reading value may have: beyond any sensor (and epoch ms), below 2^53. */
+export const READING_VALUE_MAX = 1e15;
 
 const readingValue = z.union([
   z.number().refine(Number.isFinite, "must be a finite number").min(
