@@ -97,6 +97,7 @@ async function openStores(config: Config): Promise<{ events: Events; state: Shar
     eventMaxBytes: config.limits.event_max_bytes,
     bufferMaxBytes: config.limits.events_max_bytes,
     ringBytes: config.limits.events_max_bytes,
+    streamMaxBytes: config.limits.events_max_bytes,
   });
   const state = await createSharedState({
     backend: config.shm.backend,

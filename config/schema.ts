@@ -180,7 +180,7 @@ export const limitsSchema = table({
   reading_max_bytes: num({ min: 256, int: true }).default(4096),
   /** Largest event, JSON bytes (a bigger one becomes an `oversized` stub). */
   event_max_bytes: num({ min: 1024, int: true }).default(16_384),
-  /** Bytes of the in-memory event ring and of the emitter's offline buffer. */
+  /** Bytes of the in-memory event ring, the emitter's offline buffer and (approximately) the Redis stream. */
   events_max_bytes: num({ min: 65_536, int: true }).default(16_777_216),
   /** Byte cap of one `/api/events` answer (a `next` cursor continues it). */
   answer_max_bytes: num({ min: 65_536, int: true }).default(1_048_576),

@@ -55,6 +55,8 @@ export interface EventsOptions {
   eventMaxBytes?: number;
   /** Bytes held while Redis is away. Default 8 MiB. */
   bufferMaxBytes?: number;
+  /** Approximate byte cap of the Redis stream. Default 64 MiB. */
+  streamMaxBytes?: number;
   /** Longest wait for the final flush in close(), ms. Default 2000. */
   closeTimeoutMs?: number;
 }
@@ -99,6 +101,7 @@ export function createEvents(options: EventsOptions): Events {
     url: options.redisUrl,
     keyPrefix: options.keyPrefix,
     streamMaxLen: options.streamMaxLen,
+    streamMaxBytes: options.streamMaxBytes,
   });
   const emitter = new Emitter({ ...bounds, writer });
   const log = new RedisEventLog({ url: options.redisUrl, keyPrefix: options.keyPrefix });
