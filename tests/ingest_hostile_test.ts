@@ -112,6 +112,12 @@ Deno.test({
         assert.equal(r.body.field, `snapshots.0.readings.${victim}:t.node`);
         assert.match(String(r.body.error), /must be "evil"/);
       }
+      // Refusals show in /health as "hub ingest" degraded (the hub still serves: 200).
+      const h = await fetch(`${svc.url}/health`);
+      assert.equal(h.status, 200);
+      const ingest = (await h.json()).components["hub ingest"];
+      assert.equal(ingest.status, "degraded");
+      assert.match(ingest.reason, /^last push refused \(400: Cannot accept body: 'snapshots\.0\.readings\./);
       // The right node but another's id, or a key that is not the id.
       const wrongId = { ...reading(SPOKE, "t", { t: 666 }), id: `${OTHER}:t` };
       let r = await push(svc, SPOKE, batch(SPOKE, snapshot(SPOKE, cycle++, [wrongId])));
@@ -161,6 +167,8 @@ Deno.test({
       assert.equal(r.status, 200);
       mine = (await readings(svc)).find((x) => x.id === `${SPOKE}:t`)!;
       assert.equal((mine.values as Json).t, 10, "a 9999 snapshot does not freeze the spoke's data");
+      const healthy = await (await fetch(`${svc.url}/health`)).json();
+      assert.equal(healthy.components["hub ingest"].status, "ok", "an accepted push clears it");
 
       // Unknown fields 20 000 deep: stripped, /api/readings stays parseable and small.
       const deep = "[".repeat(20_000) + "]".repeat(20_000);
