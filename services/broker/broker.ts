@@ -100,6 +100,8 @@ export class Broker {
   readonly #o: BrokerOptions;
   readonly #scheduler: SchedulerLike;
   readonly #readings = new Map<string, ReadingRecord>();
+  /** Monotonic ms each reading arrived: its age for the TTL, whatever the wall clock does. */
+  readonly #readingAt = new Map<string, number>();
   #cycle = 0;
   #timer: ReturnType<typeof setInterval> | undefined;
   #running = false;
@@ -127,7 +129,12 @@ export class Broker {
     o.plugins.onChange(({ kind, id }) => {
       if (kind === "removed") {
         this.#scheduler.remove(id);
-        for (const [key, r] of this.#readings) if (r.plugin === id) this.#readings.delete(key);
+        for (const [key, r] of this.#readings) {
+          if (r.plugin === id) {
+            this.#readings.delete(key);
+            this.#readingAt.delete(key);
+          }
+        }
       } else {
         this.#scheduler.remove(id);
         this.#schedule(id);
@@ -205,8 +212,9 @@ export class Broker {
     const now = Date.now();
     const ttl = o.readingTtlMs ?? o.intervalMs * 10 + 60_000;
     const readings: Record<string, ReadingRecord> = {};
+    const mono = performance.now();
     for (const [id, r] of this.#readings) {
-      if (now - Date.parse(r.timestamp) <= ttl) readings[id] = r;
+      if (mono - (this.#readingAt.get(id) ?? mono) <= ttl) readings[id] = r;
     }
     const states = this.#scheduler.states();
     const plugins: Record<string, PluginStatus> = {};
@@ -335,6 +343,7 @@ export class Broker {
           timestamp: new Date(r.timestamp ?? now).toISOString(),
         };
         this.#readings.set(record.id, record);
+        this.#readingAt.set(record.id, performance.now());
         o.emitter.emit("reading", record as unknown as Record<string, unknown>);
       }
       if (readings.length > 0) this.#scheduler.produced(id);
