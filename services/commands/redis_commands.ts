@@ -31,9 +31,22 @@ export function resultKey(id: string): string {
   return `harvester:results:${id}`;
 }
 
-/** A request on the wire: the envelope plus the epoch-ms deadline after which it must not run. */
+/**
+ * Key that lives (`PX` = the caller's timeout) while request `id` may still run. Redis's own
+ * expiry is the one clock hub and broker share: a wall-clock step (or skew between hosts) on
+ * either side cannot make a live request look expired, or an expired one live.
+ */
+export function aliveKey(id: string): string {
+  return `harvester:alive:${id}`;
+}
+
+/**
+ * A request on the wire: the envelope, the epoch-ms deadline (kept for peers without `ttl_ms`) and
+ * `ttl_ms`, which says an {@link aliveKey} was set.
+ */
 interface WireRequest extends CommandRequest {
   deadline: number;
+  ttl_ms?: number;
 }
 
 /** Options for {@link RedisCommandClient}. */
@@ -95,13 +108,15 @@ export class RedisCommandClient implements CommandClient {
     const id = newCommandId();
     const what = describe(node, command);
     if (this.#closed) return commandFailure(id, "unreachable", `Cannot ${what}: client is closed`);
-    const req: WireRequest = { id, node, command, deadline: Date.now() + timeoutMs };
+    const ttl = Math.max(1, Math.round(timeoutMs));
+    const req: WireRequest = { id, node, command, deadline: Date.now() + timeoutMs, ttl_ms: ttl };
     let waiter: Client | null = null;
     try {
       const main = await this.#mainClient();
       waiter = await this.#acquire();
       this.#busy.add(waiter);
-      await main.lPush(commandKey(node), JSON.stringify(req));
+      await main.multi().set(aliveKey(id), "1", { PX: ttl }).lPush(commandKey(node), JSON.stringify(req))
+        .exec();
       const got = await waiter.blPop(resultKey(id), Math.max(timeoutMs, 1) / 1000);
       this.#busy.delete(waiter);
       if (!this.#closed) this.#idle.push(waiter);
@@ -237,12 +252,23 @@ export class RedisCommandServer {
       }
       return;
     }
-    if (typeof req.deadline === "number" && Date.now() > req.deadline) {
+    if (await this.#expired(req)) {
       this.#opts.onDiscard?.(`Cannot run command "${req.command.type}" ${req.id}: its deadline passed`);
       return;
     }
-    const { deadline: _deadline, ...plain } = req;
+    const { deadline: _deadline, ttl_ms: _ttl, ...plain } = req;
     await this.#reply(await runHandler(this.#opts.handler, plain));
+  }
+
+  /** Whether `req` outlived its caller: its alive key is gone (or, from older peers, its deadline passed). */
+  async #expired(req: WireRequest): Promise<boolean> {
+    if (typeof req.ttl_ms !== "number") return typeof req.deadline === "number" && Date.now() > req.deadline;
+    try {
+      this.#writer ??= await this.#make();
+      return (await this.#writer.del(aliveKey(req.id))) === 0;
+    } catch {
+      return false; // cannot tell: run it; the reply will fail the same way if Redis is gone
+    }
   }
 
   async #reply(result: CommandResult): Promise<void> {
