@@ -143,6 +143,8 @@ export class Broker {
     this.#scheduler.start();
     this.#running = true;
     o.health?.register("scheduler", true);
+    // Every plugin quarantined or backing off: no readings, the node cannot do its job.
+    o.health?.register("plugins", true);
     o.health?.watch("snapshot", o.intervalMs, 3, "snapshot written");
     await this.tick();
     this.#timer = setInterval(() => void this.tick(), o.intervalMs);
