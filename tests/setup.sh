@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Installs what the test suite needs when it is missing: Deno (npm), redis-server, QEMU, a Debian
-# kernel with i2c-stub, busybox, libgpiod v1, Chromium, Python smbus2. Idempotent and quiet when
+# kernel with i2c-stub, busybox, libgpiod v1, Chromium, Python smbus2, libfaketime. Idempotent and quiet when
 # everything is there. Used by tests/run.sh (the README's test command) and bench/main.ts.
 set -euo pipefail
 log() { printf '[setup] %s\n' "$*" >&2; }
@@ -21,6 +21,8 @@ ls /usr/lib/x86_64-linux-gnu/libgpiod.so.2* >/dev/null 2>&1 || need+=(libgpiod2)
 command -v chromium >/dev/null 2>&1 || need+=(chromium)
 /usr/bin/python3 -c 'import smbus2' >/dev/null 2>&1 || need+=(python3 python3-smbus2)
 command -v gcc >/dev/null 2>&1 || need+=(gcc libc6-dev)
+# Wall-clock steps in the service's processes only (tests/clock_step_test.ts).
+ls /usr/lib/x86_64-linux-gnu/faketime/libfaketimeMT.so.1 >/dev/null 2>&1 || need+=(libfaketime)
 if ! ls /lib/modules/*/kernel/drivers/i2c/i2c-stub.ko* >/dev/null 2>&1 || ! ls /boot/vmlinuz-* >/dev/null 2>&1; then
   need+=(KERNEL)
 fi
