@@ -207,10 +207,11 @@ Deno.test({
   sanitizeResources: false,
   fn: async () => {
     const dir = await Deno.makeTempDir({ prefix: "harvester-ingest-" });
-    // `deno task hub`'s V8 flags plus a heap cap: with a cap, garbage is collected instead of
-    // accumulating up to V8's default heap size, so what remains is what the hub holds; a leak
-    // shows as growth, then as an out-of-memory crash.
-    const flags = ["--v8-flags=--max-semi-space-size=1,--max-old-space-size=192"];
+    // `deno task hub`'s V8 flags (deno.json). The heap cap matters: without one, V8 on a large
+    // machine lets garbage pile up to its default heap size before collecting (measured +100 MB
+    // of plateau here); with it, what remains is what the hub holds, and a leak shows as growth,
+    // then as an out-of-memory crash.
+    const flags = ["--v8-flags=--max-semi-space-size=1,--max-old-space-size=256"];
     const svc = await startService({ name: "ingest-rss", mode: "hub", toml: toml(dir), denoFlags: flags });
     try {
       const pid = pidOf(`--port\u0000${svc.port}\u0000`);
