@@ -62,6 +62,8 @@ import { commandRunner, SpokePusher } from "./services/spoke/mod.ts";
 import { CommandError, createHub, type Hub } from "./services/hub/mod.ts";
 import { MqttBridge, type NodeReport } from "./services/mqtt/mod.ts";
 import { Recorder, RecorderFeed } from "./services/recorder/mod.ts";
+import { Health, probeWritable, StorageFaults } from "./services/health/mod.ts";
+import { redisStatus } from "./services/events/mod.ts";
 
 import denoJson from "./deno.json" with { type: "json" };
 
@@ -116,6 +118,10 @@ async function openStores(config: Config): Promise<{ events: Events; state: Shar
     streamMaxLen: config.events.stream_maxlen,
     bufferMax: config.events.buffer_max,
     batchMax: config.events.batch_max,
+    eventMaxBytes: config.limits.event_max_bytes,
+    bufferMaxBytes: config.limits.events_max_bytes,
+    ringBytes: config.limits.events_max_bytes,
+    streamMaxBytes: config.limits.events_max_bytes,
   });
   const state = await createSharedState({
     backend: config.shm.backend,
@@ -208,8 +214,13 @@ async function startBroker(
   closers: Closer[],
   logs: LogRing,
   local?: LocalCommandBus,
+  health = new Health(),
 ): Promise<RunningBroker> {
   const node = config.cluster.node_id;
+  await requireWritable(stateDir(config), "state.dir", source);
+  if (config.shm.backend === "file" || config.shm.backend === "auto") {
+    await requireWritable(snapshotDir(config), "shm.file_dir", source);
+  }
   // One instance per node id on a host: the lock lives beside the snapshot file, so a second
   // instance refuses instead of silently sharing <dir>/<node>.json.
   try {
@@ -227,6 +238,7 @@ async function startBroker(
   const { events, state } = await openStores(config);
   closers.push(() => events.close(), () => state.close());
   const emitter = events.emitter;
+  const storage = new StorageFaults({ health, emit: emitter, log: (l) => logs.log("warn", "storage", l) });
   const hal = openHal(config);
   closers.push(() => hal.close());
   const leds = new LedBuffer(hal.leds, emitter);
@@ -258,7 +270,7 @@ async function startBroker(
       buzzer: { play: async (pattern) => void await buzzer.play(pattern, "plugin") },
       log: (plugin, level, message) => logs.log(level, plugin, message),
     },
-    emit: emitter,
+    emit: storage.watchPluginState(emitter),
     stateDir: join(stateDir(config), "plugins"),
     watch: true,
   });
@@ -281,6 +293,8 @@ async function startBroker(
     leds,
     buzzer,
     logs,
+    health,
+    storage,
     intervalMs: config.polling.interval_seconds * 1000,
     pluginSchedule: (id) => {
       const p = config.plugins[id];
@@ -337,6 +351,7 @@ async function startHub(
   closers: Closer[],
   hostLog: LogRing,
   local?: { bus: LocalCommandBus; running: RunningBroker },
+  health = new Health(),
 ): Promise<{ port: number; events: Events; state: SharedState; hub: Hub }> {
   const node = config.cluster.node_id;
   let events: Events;
@@ -371,6 +386,13 @@ async function startHub(
     bodyLimitBytes: config.hub.body_limit_bytes,
     pushIntervalSeconds: config.cluster.push_interval_seconds,
     dashboardDir: join(ROOT, "services", "hub", "dashboard"),
+    ingest: {
+      clockSkewMs: config.limits.clock_skew_seconds * 1000,
+      maxAgeMs: config.limits.max_age_seconds * 1000,
+      readingMaxBytes: config.limits.reading_max_bytes,
+    },
+    eventsAnswerMaxBytes: config.limits.answer_max_bytes,
+    health,
     logs,
     log: (level, message) => hostLog.log(level, "hub", message),
     metrics: () => {
@@ -385,6 +407,7 @@ async function startHub(
             value: mem.heapUsed,
           },
           { name: "harvester_heap_total_bytes", help: "V8 heap reserved.", value: mem.heapTotal },
+          ...health.gauges(),
         ],
       };
     },
@@ -392,6 +415,20 @@ async function startHub(
   const server = await hub.listen(config.hub.port, config.hub.host);
   closers.push(() => hub.close());
   return { port: server.port, events, state, hub };
+}
+
+/** Refuse start-up naming the key when `dir` cannot take a file. */
+async function requireWritable(dir: string, key: string, file: string): Promise<void> {
+  const cause = await probeWritable(dir);
+  if (cause !== null) {
+    throw new ConfigError(`${file}: ${key}: cannot write to "${dir}": ${cause}`, { file, keyPath: key });
+  }
+}
+
+/** Redis as a health component: the process-wide board's transitions (one log line each, there). */
+function watchRedis(health: Health): Closer {
+  // Quiet: the board already said it in one line.
+  return redisStatus.subscribe((s) => health.set("redis", s.up ? "ok" : "down", s.reason, true));
 }
 
 /**
@@ -640,6 +677,12 @@ export async function main(argv: string[]): Promise<number> {
     return 1;
   }
   const closers: Closer[] = [];
+  // Every line goes through the logger (text or JSON, journald priorities), faults included.
+  const health = new Health({
+    log: (l) => logs.log(/ is ok again /.test(l) ? "info" : "warn", "health", l),
+  });
+  redisStatus.log = (l) => logs.log(/ is back| again/.test(l) ? "info" : "warn", "redis", l);
+  closers.push(watchRedis(health));
   let stopping = false;
   const stop = async (why: string) => {
     if (stopping) return;
@@ -658,7 +701,7 @@ export async function main(argv: string[]): Promise<number> {
     const node = config.cluster.node_id;
     const hal = config.hal.backend === "linux" ? "linux HAL" : "simulated HAL";
     if (mode === "broker") {
-      const running = await startBroker(config, source, closers, logs);
+      const running = await startBroker(config, source, closers, logs, undefined, health);
       startMqtt(
         config,
         closers,
@@ -683,7 +726,7 @@ export async function main(argv: string[]): Promise<number> {
           } (config: ${source})`,
       );
     } else if (mode === "hub") {
-      const { port, events, state, hub } = await startHub(config, closers, logs);
+      const { port, events, state, hub } = await startHub(config, closers, logs, undefined, health);
       startMqtt(config, closers, logs, events, hubReports(hub), hubSend(hub));
       say(
         "info",
@@ -693,8 +736,8 @@ export async function main(argv: string[]): Promise<number> {
     } else {
       const bus = new LocalCommandBus();
       closers.push(() => bus.close());
-      const running = await startBroker(config, source, closers, logs, bus);
-      const { port, hub } = await startHub(config, closers, logs, { bus, running });
+      const running = await startBroker(config, source, closers, logs, bus, health);
+      const { port, hub } = await startHub(config, closers, logs, { bus, running }, health);
       startMqtt(config, closers, logs, running.events, hubReports(hub), hubSend(hub));
       say(
         "info",
@@ -705,8 +748,9 @@ export async function main(argv: string[]): Promise<number> {
   } catch (e) {
     await stop("start-up failed");
     if (e instanceof ConfigError) {
+      // Found while starting (e.g. a directory that takes no file): the same exit as a taken bus.
       say("error", e.message);
-      return 2;
+      return 3;
     }
     const what = e instanceof StartError && e.what ? e.what : LABEL[mode];
     const why = e instanceof NodeTakenError || e instanceof BusLockError ? 3 : 1;

@@ -102,6 +102,14 @@ export const DOCS: Record<string, string> = {
   "plugins.<id>.deadline_ms": "Longest a poll may take before it counts as hung.",
   "plugins.<id>.memory_mb": "Memory limit of the plugin's sandbox.",
   "plugins.<id>.settings": "Plugin-specific settings, passed to the plugin as they are.",
+  "limits.clock_skew_seconds":
+    "Pushed timestamps further ahead of the hub's clock are clamped to its receive time.",
+  "limits.max_age_seconds": "Pushed timestamps older than this are refused.",
+  "limits.reading_max_bytes": "Largest pushed reading, JSON bytes.",
+  "limits.event_max_bytes": "Largest event, JSON bytes (a bigger one becomes an oversized stub).",
+  "limits.events_max_bytes":
+    "Bytes of the in-memory event ring, the emitter's offline buffer and (about) the Redis stream.",
+  "limits.answer_max_bytes": "Byte cap of one /api/events answer (a next cursor continues it).",
   "state.dir": "Where plugin state, locks and the control socket live (relative to the working directory).",
 };
 

@@ -215,6 +215,22 @@ export const stateSchema = table({
   dir: str().default("state"),
 });
 
+/** `[limits]`: byte budgets and clock skew (issue 13): what a hostile push or a flood can cost. */
+export const limitsSchema = table({
+  /** Pushed timestamps further ahead of the hub's clock are clamped to its receive time. */
+  clock_skew_seconds: num({ min: 1 }).default(300),
+  /** Pushed timestamps older than this are refused. */
+  max_age_seconds: num({ min: 60 }).default(604_800),
+  /** Largest pushed reading, JSON bytes. */
+  reading_max_bytes: num({ min: 256, int: true }).default(4096),
+  /** Largest event, JSON bytes (a bigger one becomes an `oversized` stub). */
+  event_max_bytes: num({ min: 1024, int: true }).default(16_384),
+  /** Bytes of the in-memory event ring, the emitter's offline buffer and (approximately) the Redis stream. */
+  events_max_bytes: num({ min: 65_536, int: true }).default(16_777_216),
+  /** Byte cap of one `/api/events` answer (a `next` cursor continues it). */
+  answer_max_bytes: num({ min: 65_536, int: true }).default(1_048_576),
+});
+
 /** The whole configuration file. */
 export const configSchema = table({
   polling: pollingSchema,
@@ -232,6 +248,7 @@ export const configSchema = table({
   sensors: sensorsSchema,
   plugins: pluginsSchema,
   state: stateSchema,
+  limits: limitsSchema,
 });
 
 /**

@@ -109,7 +109,7 @@ Deno.test("parseConfig() names file, key and problem: unknown key with a hint", 
   );
   rejects(
     `[wifi]\nssid = "x"`,
-    `${FILE}: wifi: unknown key (known keys: polling, hal, leds, buzzer, logging, cluster, shm, events, hub, mqtt, history, scheduler, sensors, plugins, state)`,
+    `${FILE}: wifi: unknown key (known keys: polling, hal, leds, buzzer, logging, cluster, shm, events, hub, mqtt, history, scheduler, sensors, plugins, state, limits)`,
   );
 });
 

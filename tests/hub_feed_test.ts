@@ -7,7 +7,8 @@ import { MemorySharedState } from "../services/shm/mod.ts";
 import { makeSnapshot } from "../services/hub/_test_fakes.ts";
 
 async function start(feedMaxPending?: number) {
-  const events = createEvents({ node: "hub" });
+  // The lagging test sends 64 KiB events: above the default per-event byte budget.
+  const events = createEvents({ node: "hub", eventMaxBytes: 128 * 1024 });
   const log = events.emitter;
   const state = new MemorySharedState({ node: "hub" });
   await state.write(makeSnapshot("hub"));

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Installs what the test suite needs when it is missing: redis-server, QEMU, a Debian kernel with
-# i2c-stub, busybox, libgpiod v1, Chromium, systemd-analyze, Mosquitto, Python smbus2. Idempotent and quiet when
+# i2c-stub, busybox, libgpiod v1, Chromium, systemd-analyze, Mosquitto, promtool, libfaketime, Python smbus2. Idempotent and quiet when
 # everything is there. Used by tests/run.sh (the README's test command) and bench/main.ts.
 set -euo pipefail
 log() { printf '[setup] %s\n' "$*" >&2; }
@@ -26,6 +26,8 @@ command -v systemd-analyze >/dev/null 2>&1 || need+=(systemd)
 command -v mosquitto >/dev/null 2>&1 || [ -x /usr/sbin/mosquitto ] || need+=(mosquitto)
 command -v mosquitto_sub >/dev/null 2>&1 || need+=(mosquitto-clients)
 command -v promtool >/dev/null 2>&1 || need+=(prometheus)
+# Wall-clock steps in the service's processes only (tests/clock_step_test.ts).
+ls /usr/lib/x86_64-linux-gnu/faketime/libfaketimeMT.so.1 >/dev/null 2>&1 || need+=(libfaketime)
 if ! ls /lib/modules/*/kernel/drivers/i2c/i2c-stub.ko* >/dev/null 2>&1 || ! ls /boot/vmlinuz-* >/dev/null 2>&1; then
   need+=(KERNEL)
 fi

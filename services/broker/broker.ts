@@ -20,6 +20,8 @@ import { type Command, CommandFault, type CommandRequest, type CommandResult } f
 import type { LedBuffer } from "./leds.ts";
 import type { BuzzerPlayer } from "./buzzer.ts";
 import type { LogRing } from "./logs.ts";
+import type { Health, StorageFaults } from "../health/mod.ts";
+import { reportBrokerHealth } from "./health_report.ts";
 
 /** What the broker needs from the plugin runtime (services/plugin_host). */
 export interface PluginRuntime {
@@ -58,6 +60,8 @@ export interface SchedulerLike {
 /** An emitter that can be told the cycle number. */
 export interface CycleEmitter extends EventSink {
   setCycle?(cycle: number): void;
+  /** Whether the store is reachable and what waits for it (the event sink's health). */
+  stats?(): { connected: boolean; buffered: number; dropped: number };
 }
 
 /** Broker options; `main.ts` builds them from the config. */
@@ -79,6 +83,10 @@ export interface BrokerOptions {
   oled?: () => Uint8Array | null;
   /** Readings older than this are dropped from the snapshot (default 10 intervals). */
   readingTtlMs?: number;
+  /** Where components report (scheduler, plugins, snapshot, event sink); in the snapshot too. */
+  health?: Health;
+  /** Failing snapshot writes, spoken once per episode. */
+  storage?: StorageFaults;
 }
 
 const b64 = (bytes: Uint8Array) => {
@@ -92,11 +100,13 @@ export class Broker {
   readonly #o: BrokerOptions;
   readonly #scheduler: SchedulerLike;
   readonly #readings = new Map<string, ReadingRecord>();
+  /** Monotonic ms each reading arrived: its age for the TTL, whatever the wall clock does. */
+  readonly #readingAt = new Map<string, number>();
   #cycle = 0;
   #timer: ReturnType<typeof setInterval> | undefined;
   #running = false;
   #cycleBusy = false;
-  #startedAt = Date.now();
+  #startedAt = performance.now();
 
   constructor(options: BrokerOptions) {
     this.#o = options;
@@ -111,7 +121,7 @@ export class Broker {
   /** Start plugins, scheduler and the cycle loop; emits `daemon.start`. */
   async start(): Promise<void> {
     const o = this.#o;
-    this.#startedAt = Date.now();
+    this.#startedAt = performance.now();
     o.emitter.emit("daemon.start", { node: o.node, backend: o.hal.backend, interval_ms: o.intervalMs });
     o.logs.log("info", "broker", `starting on ${o.hal.backend} HAL, cycle ${o.intervalMs} ms`);
     await o.plugins.start();
@@ -119,7 +129,12 @@ export class Broker {
     o.plugins.onChange(({ kind, id }) => {
       if (kind === "removed") {
         this.#scheduler.remove(id);
-        for (const [key, r] of this.#readings) if (r.plugin === id) this.#readings.delete(key);
+        for (const [key, r] of this.#readings) {
+          if (r.plugin === id) {
+            this.#readings.delete(key);
+            this.#readingAt.delete(key);
+          }
+        }
       } else {
         this.#scheduler.remove(id);
         this.#schedule(id);
@@ -127,6 +142,10 @@ export class Broker {
     });
     this.#scheduler.start();
     this.#running = true;
+    o.health?.register("scheduler", true);
+    // Every plugin quarantined or backing off: no readings, the node cannot do its job.
+    o.health?.register("plugins", true);
+    o.health?.watch("snapshot", o.intervalMs, 3, "snapshot written");
     await this.tick();
     this.#timer = setInterval(() => void this.tick(), o.intervalMs);
   }
@@ -143,7 +162,22 @@ export class Broker {
     await o.leds.off();
     o.emitter.emit("daemon.stop", { reason, cycles: this.#cycle });
     o.logs.log("info", "broker", `stopped (${reason}) after ${this.#cycle} cycles`);
-    await this.#o.state.write(this.snapshot()).catch(() => {});
+    o.health?.set("scheduler", "down", `stopped (${reason})`);
+    await this.#writeSnapshot();
+  }
+
+  /** Write the snapshot; a failure is spoken (storage faults, health) and never thrown. */
+  async #writeSnapshot(): Promise<void> {
+    const o = this.#o;
+    try {
+      await o.state.write(this.snapshot());
+      o.storage?.succeed("snapshot");
+      o.health?.beat("snapshot");
+    } catch (e) {
+      const message = String((e as Error)?.message ?? e);
+      if (o.storage) o.storage.fail("snapshot", message);
+      o.emitter.emit("error", { source: "shm", message });
+    }
   }
 
   /** One cycle: LED sync, snapshot write, cycle events. Skipped if the previous one still runs. */
@@ -161,11 +195,8 @@ export class Broker {
       } catch (e) {
         o.emitter.emit("error", { source: "leds", message: String((e as Error)?.message ?? e) });
       }
-      try {
-        await o.state.write(this.snapshot());
-      } catch (e) {
-        o.emitter.emit("error", { source: "shm", message: String((e as Error)?.message ?? e) });
-      }
+      if (o.health) reportBrokerHealth(o.health, o.plugins, o.emitter);
+      await this.#writeSnapshot();
       const duration = performance.now() - t0;
       this.#scheduler.reportCycle?.(duration);
       o.emitter.emit("cycle.end", { duration_ms: Math.round(duration * 1000) / 1000 });
@@ -183,8 +214,9 @@ export class Broker {
     const now = Date.now();
     const ttl = o.readingTtlMs ?? o.intervalMs * 10 + 60_000;
     const readings: Record<string, ReadingRecord> = {};
+    const mono = performance.now();
     for (const [id, r] of this.#readings) {
-      if (now - Date.parse(r.timestamp) <= ttl) readings[id] = r;
+      if (mono - (this.#readingAt.get(id) ?? mono) <= ttl) readings[id] = r;
     }
     const states = this.#scheduler.states();
     const plugins: Record<string, PluginStatus> = {};
@@ -210,6 +242,7 @@ export class Broker {
         : null,
       identity: identityFrom(anima),
       oled: fb ? b64(fb) : null,
+      ...(o.health ? { health: o.health.report() } : {}),
     };
   }
 
@@ -232,7 +265,7 @@ export class Broker {
 
   /** Broker uptime in seconds. */
   uptimeSeconds(): number {
-    return (Date.now() - this.#startedAt) / 1000;
+    return (performance.now() - this.#startedAt) / 1000;
   }
 
   async #execute(cmd: Command): Promise<unknown> {
@@ -274,6 +307,9 @@ export class Broker {
         this.#scheduler.demand("anima", { command: "set_name" }, 0.9);
         return data;
       }
+      case "health":
+        if (!o.health) throw new Error(`Cannot report health: node ${o.node} keeps none`);
+        return o.health.report();
       default:
         throw new Error(`Cannot execute command: unknown type "${(cmd as { type: string }).type}"`);
     }
@@ -326,6 +362,7 @@ export class Broker {
           timestamp: new Date(r.timestamp ?? now).toISOString(),
         };
         this.#readings.set(record.id, record);
+        this.#readingAt.set(record.id, performance.now());
         o.emitter.emit("reading", record as unknown as Record<string, unknown>);
       }
       if (readings.length > 0) this.#scheduler.produced(id);

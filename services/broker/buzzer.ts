@@ -55,7 +55,8 @@ export class BuzzerPlayer {
     this.#relay = relay;
     this.#emit = emit;
     this.#minIntervalMs = options.minIntervalMs ?? 1000;
-    this.#now = options.now ?? Date.now;
+    // Monotonic: a wall-clock step must neither lift the rate limit nor silence the buzzer for an hour.
+    this.#now = options.now ?? (() => performance.now());
     this.#sleep = options.sleep ?? ((ms) => new Promise((r) => setTimeout(r, ms)));
   }
 

@@ -10,7 +10,9 @@ export type Command =
   | { type: "buzzer"; pattern: BuzzerPattern }
   | { type: "led"; index: number; r: number; g: number; b: number }
   | { type: "plugin.reload"; plugin: string }
-  | { type: "set_name"; name: string };
+  | { type: "set_name"; name: string }
+  /** The broker's health report (how `deno task broker`, which has no HTTP port, is asked). */
+  | { type: "health" };
 
 /** A command with its routing envelope. */
 export interface CommandRequest {

@@ -7,6 +7,7 @@
  * @module
  */
 import { createClient } from "redis";
+import { redisStatus } from "../events/mod.ts";
 import {
   type Command,
   type CommandClient,
@@ -30,9 +31,22 @@ export function resultKey(id: string): string {
   return `harvester:results:${id}`;
 }
 
-/** A request on the wire: the envelope plus the epoch-ms deadline after which it must not run. */
+/**
+ * Key that lives (`PX` = the caller's timeout) while request `id` may still run. Redis's own
+ * expiry is the one clock hub and broker share: a wall-clock step (or skew between hosts) on
+ * either side cannot make a live request look expired, or an expired one live.
+ */
+export function aliveKey(id: string): string {
+  return `harvester:alive:${id}`;
+}
+
+/**
+ * A request on the wire: the envelope, the epoch-ms deadline (kept for peers without `ttl_ms`) and
+ * `ttl_ms`, which says an {@link aliveKey} was set.
+ */
 interface WireRequest extends CommandRequest {
   deadline: number;
+  ttl_ms?: number;
 }
 
 /** Options for {@link RedisCommandClient}. */
@@ -94,13 +108,15 @@ export class RedisCommandClient implements CommandClient {
     const id = newCommandId();
     const what = describe(node, command);
     if (this.#closed) return commandFailure(id, "unreachable", `Cannot ${what}: client is closed`);
-    const req: WireRequest = { id, node, command, deadline: Date.now() + timeoutMs };
+    const ttl = Math.max(1, Math.round(timeoutMs));
+    const req: WireRequest = { id, node, command, deadline: Date.now() + timeoutMs, ttl_ms: ttl };
     let waiter: Client | null = null;
     try {
       const main = await this.#mainClient();
       waiter = await this.#acquire();
       this.#busy.add(waiter);
-      await main.lPush(commandKey(node), JSON.stringify(req));
+      await main.multi().set(aliveKey(id), "1", { PX: ttl }).lPush(commandKey(node), JSON.stringify(req))
+        .exec();
       const got = await waiter.blPop(resultKey(id), Math.max(timeoutMs, 1) / 1000);
       this.#busy.delete(waiter);
       if (!this.#closed) this.#idle.push(waiter);
@@ -150,6 +166,9 @@ export class RedisCommandServer {
   #blocking: Client | null = null;
   #writer: Client | null = null;
   #running = false;
+  #seenReady = false;
+  /** Cuts a reconnect wait short (stop). */
+  #wake: (() => void) | null = null;
   #loop: Promise<void> | null = null;
 
   constructor(options: RedisCommandServerOptions) {
@@ -183,22 +202,38 @@ export class RedisCommandServer {
 
   async #serve(): Promise<void> {
     const key = commandKey(this.#opts.node);
+    const status = redisStatus.join(this.#opts.url);
+    // Consecutive failures: reconnects back off exponentially (capped, jittered) instead of 5 a second.
+    let failures = 0;
     while (this.#running) {
       let raw: string;
       try {
         this.#blocking ??= await this.#make();
         const got = await this.#blocking.blPop(key, this.#opts.pollSeconds ?? 1);
+        if (failures > 0 || !this.#seenReady) status.ready();
+        failures = 0;
+        this.#seenReady = true;
         if (!got) continue;
         raw = got.element;
-      } catch {
+      } catch (e) {
         destroy(this.#blocking);
         this.#blocking = null;
-        if (!this.#running) return;
-        await new Promise((r) => setTimeout(r, 200));
+        if (!this.#running) break;
+        status.failed(errorText(e));
+        const delay = Math.min(5000, 200 * 2 ** Math.min(failures++, 8)) * (0.75 + Math.random() * 0.5);
+        await new Promise<void>((r) => {
+          const timer = setTimeout(r, delay);
+          this.#wake = () => {
+            clearTimeout(timer);
+            r();
+          };
+        });
+        this.#wake = null;
         continue;
       }
       await this.#handle(raw);
     }
+    status.leave();
   }
 
   async #handle(raw: string): Promise<void> {
@@ -217,12 +252,23 @@ export class RedisCommandServer {
       }
       return;
     }
-    if (typeof req.deadline === "number" && Date.now() > req.deadline) {
+    if (await this.#expired(req)) {
       this.#opts.onDiscard?.(`Cannot run command "${req.command.type}" ${req.id}: its deadline passed`);
       return;
     }
-    const { deadline: _deadline, ...plain } = req;
+    const { deadline: _deadline, ttl_ms: _ttl, ...plain } = req;
     await this.#reply(await runHandler(this.#opts.handler, plain));
+  }
+
+  /** Whether `req` outlived its caller: its alive key is gone (or, from older peers, its deadline passed). */
+  async #expired(req: WireRequest): Promise<boolean> {
+    if (typeof req.ttl_ms !== "number") return typeof req.deadline === "number" && Date.now() > req.deadline;
+    try {
+      this.#writer ??= await this.#make();
+      return (await this.#writer.del(aliveKey(req.id))) === 0;
+    } catch {
+      return false; // cannot tell: run it; the reply will fail the same way if Redis is gone
+    }
   }
 
   async #reply(result: CommandResult): Promise<void> {
@@ -245,6 +291,7 @@ export class RedisCommandServer {
     if (!this.#running) return;
     this.#running = false;
     destroy(this.#blocking);
+    this.#wake?.();
     await this.#loop;
     destroy(this.#blocking);
     destroy(this.#writer);

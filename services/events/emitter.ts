@@ -33,6 +33,10 @@ export interface EmitterOptions {
   bufferMax?: number;
   /** Most events per round trip. Default 500. */
   batchMax?: number;
+  /** Largest event (JSON bytes); a bigger one is replaced by an `oversized` stub. Default 16 KiB. */
+  eventMaxBytes?: number;
+  /** Most bytes held while the store is away (oldest dropped first). Default 8 MiB. */
+  bufferMaxBytes?: number;
   /** Milliseconds since the epoch; injectable for tests. */
   clock?: () => number;
 }
@@ -45,6 +49,8 @@ export interface EmitterCounters extends EmitterStats {
   writeErrors: number;
   /** Emits refused because the emitter was closed (also counted in `dropped`). */
   afterClose: number;
+  /** Events over `eventMaxBytes`, stored as a stub naming their type and size. */
+  oversized: number;
 }
 
 /**
@@ -65,6 +71,10 @@ export class Emitter implements EventSink {
   #writer: EventWriter;
   #bufferMax: number;
   #batchMax: number;
+  #eventMaxBytes: number;
+  #bufferMaxBytes: number;
+  /** JSON length of the queued (not in-flight) events. */
+  #queuedBytes = 0;
   #clock: () => number;
   #cycle = 0;
   #queue: string[] = [];
@@ -78,7 +88,7 @@ export class Emitter implements EventSink {
   #idle: (() => void)[] = [];
   #offReady: () => void;
   #unreported = 0;
-  #c = { emitted: 0, written: 0, dropped: 0, batches: 0, writeErrors: 0, afterClose: 0 };
+  #c = { emitted: 0, written: 0, dropped: 0, batches: 0, writeErrors: 0, afterClose: 0, oversized: 0 };
 
   /**
    * @param options Node id, writer and bounds.
@@ -89,6 +99,8 @@ export class Emitter implements EventSink {
     this.#writer = options.writer;
     this.#bufferMax = positive("bufferMax", options.bufferMax ?? 10_000);
     this.#batchMax = positive("batchMax", Math.min(options.batchMax ?? 500, this.#bufferMax));
+    this.#eventMaxBytes = positive("eventMaxBytes", options.eventMaxBytes ?? 16 * 1024);
+    this.#bufferMaxBytes = positive("bufferMaxBytes", options.bufferMaxBytes ?? 8 * 1024 * 1024);
     this.#clock = options.clock ?? Date.now;
     this.#offReady = this.#writer.onReady(() => {
       this.#failures = 0;
@@ -161,12 +173,20 @@ export class Emitter implements EventSink {
       node: this.node,
       data: typeof data === "object" && data !== null && !Array.isArray(data) ? data : { value: data },
     };
+    let line: string;
     try {
-      return JSON.stringify(envelope, bigintSafe);
+      line = JSON.stringify(envelope, bigintSafe);
     } catch (err) {
       envelope.data = { unserializable: err instanceof Error ? err.message : String(err) };
-      return JSON.stringify(envelope);
+      line = JSON.stringify(envelope);
     }
+    if (line.length > this.#eventMaxBytes) {
+      // Every event has a byte budget: say what was too big instead of storing it.
+      this.#c.oversized++;
+      envelope.data = { oversized: true, bytes: line.length, limit: this.#eventMaxBytes };
+      line = JSON.stringify(envelope);
+    }
+    return line;
   }
 
   #length(): number {
@@ -179,10 +199,17 @@ export class Emitter implements EventSink {
         this.#lose(1);
         return;
       }
-      this.#head++;
-      this.#lose(1);
+      this.#dropOldest();
     }
     this.#queue.push(line);
+    this.#queuedBytes += line.length;
+    while (this.#queuedBytes > this.#bufferMaxBytes && this.#length() > 1) this.#dropOldest();
+  }
+
+  #dropOldest(): void {
+    this.#queuedBytes -= this.#queue[this.#head].length;
+    this.#head++;
+    this.#lose(1);
   }
 
   #lose(n: number): void {
@@ -204,6 +231,7 @@ export class Emitter implements EventSink {
       while (this.#length() > 0 && this.#writer.ready) {
         const batch = this.#queue.slice(this.#head, this.#head + this.#batchMax);
         this.#head += batch.length;
+        for (const line of batch) this.#queuedBytes -= line.length;
         this.#compact();
         this.#inflight = batch.length;
         try {
@@ -246,10 +274,14 @@ export class Emitter implements EventSink {
   #requeue(batch: string[]): void {
     const rest = this.#queue.slice(this.#head);
     const all = batch.concat(rest);
-    const over = all.length - this.#bufferMax;
+    let over = Math.max(0, all.length - this.#bufferMax);
+    let bytes = 0;
+    for (let i = over; i < all.length; i++) bytes += all[i].length;
+    while (bytes > this.#bufferMaxBytes && over < all.length - 1) bytes -= all[over++].length;
     if (over > 0) this.#lose(over);
     this.#queue = over > 0 ? all.slice(over) : all;
     this.#head = 0;
+    this.#queuedBytes = bytes;
   }
 
   #compact(): void {

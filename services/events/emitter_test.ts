@@ -105,6 +105,7 @@ Deno.test("Emitter keeps the newest bufferMax while down, flushes in order, repo
     batches: 0,
     writeErrors: 0,
     afterClose: 0,
+    oversized: 0,
   });
   w.up();
   await tick();

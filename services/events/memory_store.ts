@@ -1,6 +1,6 @@
 /**
- * The in-memory event store used without Redis: a ring of the newest `capacity` events
- * that is both the {@link EventWriter} of an emitter and an {@link EventLog}. Subscribers
+ * The in-memory event store used without Redis: a ring of the newest `capacity` events, and
+ * at most `capacityBytes` of them (as JSON), that is both the {@link EventWriter} of an emitter and an {@link EventLog}. Subscribers
  * are called synchronously, in order; one listener's error never reaches the others.
  *
  * @module
@@ -13,6 +13,8 @@ import { checkQuery, matches, parseEnvelope } from "./_query.ts";
 export interface MemoryEventStoreOptions {
   /** Events kept. Default 10 000. */
   capacity?: number;
+  /** Bytes of events kept (their JSON length), oldest dropped first. Default 16 MiB. */
+  capacityBytes?: number;
   /** Milliseconds since the epoch, for ids. */
   clock?: () => number;
 }
@@ -22,9 +24,13 @@ export class MemoryEventStore implements EventWriter, EventLog {
   /** Listener exceptions caught and isolated. */
   listenerErrors = 0;
   #capacity: number;
+  #capacityBytes: number;
   #clock: () => number;
+  /** Oldest first from `#start`; the dead prefix is compacted away now and then. */
   #ring: EventEnvelope[] = [];
+  #sizes: number[] = [];
   #start = 0;
+  #bytes = 0;
   #lastMs = 0;
   #seq = 0;
   #listeners = new Set<(e: EventEnvelope) => void>();
@@ -40,7 +46,14 @@ export class MemoryEventStore implements EventWriter, EventLog {
         `Cannot create event ring as 'capacity' must be a positive integer: current value is ${capacity}`,
       );
     }
+    const capacityBytes = options.capacityBytes ?? 16 * 1024 * 1024;
+    if (!(capacityBytes >= 1)) {
+      throw new RangeError(
+        `Cannot create event ring as 'capacityBytes' must be positive: current value is ${capacityBytes}`,
+      );
+    }
     this.#capacity = capacity;
+    this.#capacityBytes = capacityBytes;
     this.#clock = options.clock ?? Date.now;
   }
 
@@ -51,25 +64,42 @@ export class MemoryEventStore implements EventWriter, EventLog {
 
   /** Number of events held. */
   get size(): number {
-    return this.#ring.length;
+    return this.#ring.length - this.#start;
+  }
+
+  /** Bytes of events held (JSON length). */
+  get bytes(): number {
+    return this.#bytes;
   }
 
   /** Store serialized envelopes and fan them out to subscribers. */
   write(batch: readonly string[]): Promise<void> {
     for (const line of batch) {
       const event = parseEnvelope(line, this.#nextId());
-      if (event) this.append(event);
+      if (event) this.#store(event, line.length);
     }
     return Promise.resolve();
   }
 
   /** Store one envelope (its `id` is kept when given, otherwise assigned). */
   append(event: EventEnvelope): EventEnvelope {
+    return this.#store(event, JSON.stringify(event).length);
+  }
+
+  #store(event: EventEnvelope, bytes: number): EventEnvelope {
     const stored = event.id ? event : { id: this.#nextId(), ...event };
-    if (this.#ring.length < this.#capacity) this.#ring.push(stored);
-    else {
-      this.#ring[this.#start] = stored;
-      this.#start = (this.#start + 1) % this.#capacity;
+    this.#ring.push(stored);
+    this.#sizes.push(bytes);
+    this.#bytes += bytes;
+    // Keep at least the newest event, even one larger than the byte budget.
+    while (this.size > 1 && (this.size > this.#capacity || this.#bytes > this.#capacityBytes)) {
+      this.#bytes -= this.#sizes[this.#start];
+      this.#start++;
+    }
+    if (this.#start > 1024 && this.#start * 2 > this.#ring.length) {
+      this.#ring = this.#ring.slice(this.#start);
+      this.#sizes = this.#sizes.slice(this.#start);
+      this.#start = 0;
     }
     for (const l of [...this.#listeners]) {
       try {
@@ -88,14 +118,8 @@ export class MemoryEventStore implements EventWriter, EventLog {
 
   /** The newest `count` events, oldest first. */
   latest(count: number): Promise<EventEnvelope[]> {
-    const n = Math.min(this.#ring.length, Math.max(0, Math.floor(count)));
-    const out: EventEnvelope[] = new Array(n);
-    // Walk back from the newest slot without copying the whole ring.
-    const newest = (this.#start + this.#ring.length - 1) % Math.max(1, this.#ring.length);
-    for (let i = 0; i < n; i++) {
-      out[n - 1 - i] = this.#ring[(newest - i + this.#ring.length) % this.#ring.length];
-    }
-    return Promise.resolve(out);
+    const n = Math.min(this.size, Math.max(0, Math.floor(count)));
+    return Promise.resolve(this.#ring.slice(this.#ring.length - n));
   }
 
   /**
@@ -128,7 +152,7 @@ export class MemoryEventStore implements EventWriter, EventLog {
   }
 
   #ordered(): EventEnvelope[] {
-    return this.#ring.slice(this.#start).concat(this.#ring.slice(0, this.#start));
+    return this.#ring.slice(this.#start);
   }
 
   #nextId(): string {

@@ -25,6 +25,13 @@ export { MemoryEventStore, type MemoryEventStoreOptions } from "./memory_store.t
 export { RedisEventLog, type RedisEventLogOptions } from "./redis_log.ts";
 export { eventKeys, RedisEventWriter, type RedisEventWriterOptions } from "./redis_writer.ts";
 export { RedisConnection, type RedisConnectionOptions } from "./redis_connection.ts";
+export {
+  explain as explainRedisError,
+  maskUrl,
+  redisStatus,
+  type RedisStatusBoard,
+  type RedisUrlStatus,
+} from "./redis_status.ts";
 
 /** Options for {@link createEvents}. */
 export interface EventsOptions {
@@ -42,6 +49,14 @@ export interface EventsOptions {
   batchMax?: number;
   /** Capacity of the in-memory ring. Default 10 000. */
   ringSize?: number;
+  /** Bytes of the in-memory ring. Default 16 MiB. */
+  ringBytes?: number;
+  /** Largest event, JSON bytes. Default 16 KiB. */
+  eventMaxBytes?: number;
+  /** Bytes held while Redis is away. Default 8 MiB. */
+  bufferMaxBytes?: number;
+  /** Approximate byte cap of the Redis stream. Default 64 MiB. */
+  streamMaxBytes?: number;
   /** Longest wait for the final flush in close(), ms. Default 2000. */
   closeTimeoutMs?: number;
 }
@@ -70,9 +85,15 @@ export function createEvents(options: EventsOptions): Events {
       `Cannot create events as 'node' must be a non-empty string: current value is '${options.node}'`,
     );
   }
-  const bounds = { node: options.node, bufferMax: options.bufferMax, batchMax: options.batchMax };
+  const bounds = {
+    node: options.node,
+    bufferMax: options.bufferMax,
+    batchMax: options.batchMax,
+    eventMaxBytes: options.eventMaxBytes,
+    bufferMaxBytes: options.bufferMaxBytes,
+  };
   if (!options.redisUrl) {
-    const store = new MemoryEventStore({ capacity: options.ringSize });
+    const store = new MemoryEventStore({ capacity: options.ringSize, capacityBytes: options.ringBytes });
     const emitter = new Emitter({ ...bounds, writer: store });
     return { emitter, log: store, kind: "memory", close: () => emitter.close(options.closeTimeoutMs) };
   }
@@ -80,6 +101,7 @@ export function createEvents(options: EventsOptions): Events {
     url: options.redisUrl,
     keyPrefix: options.keyPrefix,
     streamMaxLen: options.streamMaxLen,
+    streamMaxBytes: options.streamMaxBytes,
   });
   const emitter = new Emitter({ ...bounds, writer });
   const log = new RedisEventLog({ url: options.redisUrl, keyPrefix: options.keyPrefix });

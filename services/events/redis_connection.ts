@@ -11,12 +11,17 @@
  * @module
  */
 import { createClient, type RedisClientType } from "redis";
+import { redisStatus } from "./redis_status.ts";
 
 /** Options for {@link RedisConnection}. */
 export interface RedisConnectionOptions {
   /** `redis://host:port[/db]`. */
   url: string;
-  /** Longest wait between reconnect attempts, ms. Default 500. */
+  /**
+   * Longest wait between reconnect attempts, ms. Default 2000. Waits grow exponentially from
+   * 50 ms with consecutive failures (reset only once a connection is ready, so a server that
+   * accepts the socket and then refuses, e.g. NOAUTH, backs off too), with ±25 % jitter.
+   */
   maxRetryDelayMs?: number;
   /** TCP connect timeout, ms. Default 2000. */
   connectTimeoutMs?: number;
@@ -52,6 +57,11 @@ export class RedisConnection {
   healthFailures = 0;
   #connecting: Promise<unknown> | null = null;
   #readyListeners = new Set<(first: boolean) => void>();
+  /** Consecutive failed attempts since the last ready. */
+  #failures = 0;
+  /** Reconnect attempts scheduled (for tests and metrics). */
+  reconnects = 0;
+  #status: ReturnType<typeof redisStatus.join>;
   #downListeners = new Set<() => void>();
 
   /**
@@ -64,7 +74,8 @@ export class RedisConnection {
     if (!/^rediss?:\/\//.test(options.url)) {
       throw new TypeError(`Cannot connect to Redis: URL '${options.url}' is not redis:// or rediss://`);
     }
-    const maxDelay = options.maxRetryDelayMs ?? 500;
+    const maxDelay = options.maxRetryDelayMs ?? 2000;
+    this.#status = redisStatus.join(options.url);
     this.client = createClient({
       url: options.url,
       name: options.name,
@@ -73,8 +84,11 @@ export class RedisConnection {
         connectTimeout: options.connectTimeoutMs ?? 2000,
         reconnectStrategy: (retries: number) => {
           if (this.#closed) return false;
-          const delay = Math.min(maxDelay, 25 * 2 ** Math.min(retries, 10));
-          this.#retryUntil = Math.max(this.#retryUntil, Date.now() + delay);
+          void retries; // node-redis resets it whenever the socket connects, even if AUTH then fails
+          const base = Math.min(maxDelay, 50 * 2 ** Math.min(this.#failures++, 16));
+          const delay = Math.round(base * (0.75 + Math.random() * 0.5));
+          this.reconnects++;
+          this.#retryUntil = Math.max(this.#retryUntil, performance.now() + delay);
           return delay;
         },
       },
@@ -82,11 +96,14 @@ export class RedisConnection {
     this.client.on("error", (err: unknown) => {
       this.errors++;
       this.lastError = err instanceof Error ? err.message : String(err);
+      if (!this.#closed) this.#status.failed(this.lastError);
       this.#setDown();
     });
     this.client.on("end", () => this.#setDown());
     this.client.on("ready", () => {
       this.#ready = true;
+      this.#failures = 0;
+      this.#status.ready();
       const first = this.#readyCount++ === 0;
       for (const l of this.#readyListeners) safe(() => l(first));
     });
@@ -110,6 +127,7 @@ export class RedisConnection {
       this.healthFailures++;
       this.lastError = `no answer to PING within ${this.#healthTimeoutMs} ms`;
       this.#ready = false;
+      this.#status.failed(this.lastError);
       for (const l of this.#downListeners) safe(l);
       try {
         this.client.destroy();
@@ -172,12 +190,17 @@ export class RedisConnection {
     if (this.#closed) return;
     this.#closed = true;
     this.#ready = false;
+    this.#status.leave();
     clearInterval(this.#health);
     try {
       this.client.destroy();
     } catch { /* already closed */ }
     // node-redis sleeps between reconnect attempts on a timer it does not cancel.
-    for (let wait = this.#retryUntil - Date.now(); wait > 0; wait = this.#retryUntil - Date.now()) {
+    for (
+      let wait = this.#retryUntil - performance.now();
+      wait > 0;
+      wait = this.#retryUntil - performance.now()
+    ) {
       await new Promise((r) => setTimeout(r, wait + 5));
     }
     await this.#connecting;

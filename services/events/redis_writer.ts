@@ -35,6 +35,12 @@ export interface RedisEventWriterOptions {
   keyPrefix?: string;
   /** Approximate stream cap. Default 10 000. */
   streamMaxLen?: number;
+  /**
+   * Approximate stream cap in bytes (event JSON). The count cap is lowered to
+   * `streamMaxBytes / average event size` (a moving average), so large events cannot grow the
+   * stream past it. Default 64 MiB.
+   */
+  streamMaxBytes?: number;
 }
 
 /** Redis side of an emitter. */
@@ -42,7 +48,10 @@ export class RedisEventWriter implements EventWriter {
   readonly conn: RedisConnection;
   readonly stream: string;
   readonly channel: string;
-  #maxLen: string;
+  #maxLen: number;
+  #maxBytes: number;
+  /** Moving average of event size, bytes. */
+  #avg = 0;
 
   /**
    * @throws {RangeError} When `streamMaxLen` is not a positive integer.
@@ -56,7 +65,8 @@ export class RedisEventWriter implements EventWriter {
       );
     }
     ({ stream: this.stream, channel: this.channel } = eventKeys(options.keyPrefix ?? "harvester"));
-    this.#maxLen = String(maxLen);
+    this.#maxLen = maxLen;
+    this.#maxBytes = options.streamMaxBytes ?? 64 * 1024 * 1024;
     this.conn = new RedisConnection({ url: options.url, name: "harvester-events" });
   }
 
@@ -67,7 +77,12 @@ export class RedisEventWriter implements EventWriter {
   /** One `EVALSHA` round trip (an `EVAL` once after a restart flushed the script cache). */
   async write(batch: readonly string[]): Promise<void> {
     if (batch.length === 0) return;
-    const tail = ["2", this.stream, this.channel, this.#maxLen, ...batch];
+    for (const line of batch) {
+      this.#avg = this.#avg === 0 ? line.length : this.#avg * 0.99 + line.length * 0.01;
+    }
+    const byBytes = Math.max(1, Math.floor(this.#maxBytes / Math.max(1, this.#avg)));
+    const maxLen = String(Math.min(this.#maxLen, byBytes));
+    const tail = ["2", this.stream, this.channel, maxLen, ...batch];
     try {
       await this.conn.client.sendCommand(["EVALSHA", WRITE_SHA, ...tail]);
     } catch (err) {

@@ -23,7 +23,6 @@ import {
 import {
   buzzerBody,
   buzzerTestBody,
-  eventsQuery,
   ledBody,
   logsQuery,
   nameBody,
@@ -34,6 +33,11 @@ import {
 } from "./schemas.ts";
 import { serveAsset, serveIndex } from "./static.ts";
 import { registerHistory } from "./history_api.ts";
+import { admitSnapshot } from "./ingest.ts";
+import { eventsRoute } from "./events_route.ts";
+import { healthRoute, ingestHealth } from "./health_route.ts";
+
+const CLAMPED = "harvester_ingest_clamped_total";
 
 /** Build the Hono app over `core`. */
 export function createApp(core: HubCore): Hono {
@@ -81,11 +85,7 @@ export function createApp(core: HubCore): Hono {
   app.get("/assets/*", (c) => serveAsset(c, o.dashboardDir));
 
   // --- read API
-  app.get(
-    "/health",
-    (c) =>
-      c.json({ ok: true, node: o.node, uptime_s: Math.floor((core.clock.now() - core.startedAt) / 1000) }),
-  );
+  app.get("/health", healthRoute(core));
   app.get("/api/readings", async (c) => {
     await core.refresh();
     const ts = new Date(core.clock.now()).toISOString();
@@ -115,15 +115,7 @@ export function createApp(core: HubCore): Hono {
     }
     return c.json({ node, lines: await core.logs(node) });
   });
-  app.get("/api/events", async (c) => {
-    const q = validate(eventsQuery, c.req.query(), "query");
-    const events = await o.events.query({
-      since: q.since || undefined,
-      type: q.type || undefined,
-      limit: q.limit ?? 100,
-    });
-    return c.json({ events });
-  });
+  app.get("/api/events", (c) => eventsRoute(c, o.events, o.eventsAnswerMaxBytes));
   app.get("/metrics", async (c) => {
     await core.refresh();
     const text = core.metrics.render(core.registry, core.liveClients(), o.metrics?.() ?? {});
@@ -188,6 +180,7 @@ export function createApp(core: HubCore): Hono {
     }
   };
 
+  app.use("/push", ingestHealth(o.health));
   app.post("/push", limitBody(maxBody), async (c) => {
     const raw = await readJson(c);
     // A bare snapshot (reference 004 style) is a batch of one.
@@ -215,9 +208,15 @@ export function createApp(core: HubCore): Hono {
         "is a local node",
       );
     }
-    for (const s of b.snapshots as Snapshot[]) {
-      core.registry.ingest(s, "spoke");
-      for (const r of Object.values(s.readings)) o.emit.emit("reading", { ...r });
+    // All or nothing: every snapshot is admitted before any is stored.
+    const now = core.clock.now();
+    const admitted = (b.snapshots as Snapshot[]).map((s, i) => admitSnapshot(s, i, b.node, now, o.ingest));
+    for (const { snapshot, clamped } of admitted) {
+      core.registry.ingest(snapshot, "spoke");
+      for (const r of Object.values(snapshot.readings)) o.emit.emit("reading", { ...r });
+      if (clamped) {
+        core.metrics.inc(CLAMPED, "Pushed timestamps clamped to hub time.", { node: b.node }, clamped);
+      }
     }
     if (b.results?.length) core.queue.resolve(b.node, b.results);
     if (b.logs?.length) core.appendLogs(b.node, b.logs);

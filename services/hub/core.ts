@@ -8,7 +8,9 @@
 import type { Command, CommandClient, CommandResult } from "../commands/mod.ts";
 import type { EventEnvelope, EventLog, EventSink } from "../events/event.ts";
 import type { ReadingRecord, SharedState, Snapshot } from "../shm/snapshot.ts";
-import { type Clock, systemClock } from "./clock.ts";
+import { type Clock, monotonicOf, systemClock } from "./clock.ts";
+import type { IngestLimits } from "./ingest.ts";
+import type { Health } from "../health/mod.ts";
 import { CommandError, RequestError } from "./errors.ts";
 import type { ExtraMetrics } from "./metrics.ts";
 import { Metrics } from "./metrics.ts";
@@ -67,6 +69,12 @@ export interface HubOptions {
   history?: HistoryStore;
   /** Where the hub's own faults are written (one line each); default stderr. */
   log?: (level: "warn" | "error", message: string) => void;
+  /** Spoke ingest limits: clock skew, age, reading byte budget. */
+  ingest?: IngestLimits;
+  /** Byte cap of one `/api/events` answer. Default 1 MiB. */
+  eventsAnswerMaxBytes?: number;
+  /** Component health for `/health` (shared with the broker when both run in one process). */
+  health?: Health;
 }
 
 /** Everything the HTTP, socket and MCP layers share. */
@@ -112,6 +120,7 @@ const SPOKE_LOG_LINES = 500;
 /** Build the core. Timers are started by the caller (`listen`). */
 export function createCore(options: HubOptions, safeEqual: (a: string, b: string) => boolean): HubCore {
   const clock = options.clock ?? systemClock;
+  const mono = monotonicOf(clock);
   const intervalMs = (options.pushIntervalSeconds ?? 5) * 1000;
   const registry = new NodeRegistry({ intervalMs, emit: options.emit, clock });
   const queue = new SpokeCommandQueue({ clock });
@@ -134,7 +143,7 @@ export function createCore(options: HubOptions, safeEqual: (a: string, b: string
     localNodes,
     liveClients: () => 0,
     refresh() {
-      if (clock.now() - lastRefresh < 200) return Promise.resolve();
+      if (mono() - lastRefresh < 200) return Promise.resolve();
       if (refreshing) return refreshing;
       refreshing = (async () => {
         for (const n of localNodes) {
@@ -148,7 +157,7 @@ export function createCore(options: HubOptions, safeEqual: (a: string, b: string
           }
         }
         registry.check();
-        lastRefresh = clock.now();
+        lastRefresh = mono();
       })().finally(() => (refreshing = null));
       return refreshing;
     },

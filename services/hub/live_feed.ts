@@ -13,6 +13,7 @@
 import type { Server as HttpServer } from "node:http";
 import { Server, type Socket } from "socket.io";
 import type { EventEnvelope, EventLog } from "../events/event.ts";
+import { boundRecoveryBuffer } from "./feed_recovery.ts";
 
 /** Options for {@link LiveFeed}. */
 export interface LiveFeedOptions {
@@ -75,6 +76,8 @@ export class LiveFeed {
       // Middleware must run on recovery too, or a revoked token would keep a recovered session.
       connectionStateRecovery: { maxDisconnectionDuration: 2 * 60_000, skipMiddlewares: false },
     });
+    // socket.io keeps every packet for recovery with no size bound: bound it (issue 13).
+    boundRecoveryBuffer(this.io.of("/").adapter);
     this.io.use((socket, next) => {
       const token = handshakeToken(socket);
       if (token === null) return next(new Error("Cannot join live feed: missing token"));

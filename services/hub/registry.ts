@@ -6,7 +6,7 @@
  */
 import type { EventSink } from "../events/event.ts";
 import type { PluginStatus, ReadingRecord, Snapshot } from "../shm/snapshot.ts";
-import { type Clock, systemClock } from "./clock.ts";
+import { type Clock, monotonicOf, systemClock } from "./clock.ts";
 
 export type NodeStatus = "online" | "stale" | "offline";
 export type NodeRole = "hub" | "spoke" | "standalone" | "local";
@@ -42,7 +42,10 @@ interface Entry {
   role: NodeRole;
   source: "local" | "push";
   snapshot: Snapshot | null;
+  /** Monotonic ms when last seen (liveness). */
   lastSeen: number | null;
+  /** Epoch ms when last seen (display only). */
+  lastSeenWall: number | null;
   status: NodeStatus;
   pushes: number;
 }
@@ -57,6 +60,7 @@ export class NodeRegistry {
   #version = 0;
   #readingsCache: { key: string; json: string } | null = null;
   #opts: Required<Omit<NodeRegistryOptions, "clock">> & { clock: Clock };
+  #mono: () => number;
 
   constructor(options: NodeRegistryOptions) {
     if (!(options.intervalMs > 0)) {
@@ -70,45 +74,85 @@ export class NodeRegistry {
       offlineAfter: options.offlineAfter ?? 6,
       clock: options.clock ?? systemClock,
     };
+    this.#mono = monotonicOf(this.#opts.clock);
   }
 
   /** Declare a node before it is seen (its own node, configured local nodes). */
   declare(id: string, role: NodeRole, source: "local" | "push" = "local"): void {
     if (!this.#nodes.has(id)) {
-      this.#nodes.set(id, { id, role, source, snapshot: null, lastSeen: null, status: "offline", pushes: 0 });
+      this.#nodes.set(id, {
+        id,
+        role,
+        source,
+        snapshot: null,
+        lastSeen: null,
+        lastSeenWall: null,
+        status: "offline",
+        pushes: 0,
+      });
     }
   }
 
   /**
-   * Record a snapshot pushed by a spoke: seen now. Older snapshots than the one held (by
-   * timestamp) update liveness but not the data.
+   * Record a snapshot pushed by a spoke: seen now. A snapshot older than the one held (by both
+   * cycle and timestamp: a replay) updates liveness but not the data; either being newer is
+   * enough, so a spoke whose wall clock stepped back keeps its data current.
    */
   ingest(snapshot: Snapshot, role: NodeRole = "spoke"): void {
     const e = this.#entry(snapshot.node, role, "push");
     e.role = role;
     e.pushes++;
-    if (!e.snapshot || Date.parse(snapshot.timestamp) >= Date.parse(e.snapshot.timestamp)) {
+    const held = e.snapshot;
+    if (
+      !held || snapshot.cycle > held.cycle || Date.parse(snapshot.timestamp) >= Date.parse(held.timestamp)
+    ) {
       e.snapshot = snapshot;
       this.#version++;
     }
-    e.lastSeen = this.#opts.clock.now();
+    this.#seen(e);
     this.#transition(e);
   }
 
-  /** Record a snapshot read from shared state: seen when it was written. */
+  /**
+   * Record a snapshot read from shared state. A snapshot that changed (cycle or timestamp) was
+   * written just now; the first one seen is aged by its timestamp (clamped at zero), so a dead
+   * broker's last snapshot does not look fresh, and later wall-clock steps cannot matter.
+   */
   observe(snapshot: Snapshot, role: NodeRole = "local"): void {
     const e = this.#entry(snapshot.node, role, "local");
-    if (e.snapshot?.timestamp !== snapshot.timestamp || e.snapshot?.cycle !== snapshot.cycle) this.#version++;
+    const changed = e.snapshot?.timestamp !== snapshot.timestamp || e.snapshot?.cycle !== snapshot.cycle;
+    if (changed) this.#version++;
+    const first = e.snapshot === null;
     e.snapshot = snapshot;
-    const written = Date.parse(snapshot.timestamp);
-    e.lastSeen = Number.isFinite(written) ? Math.max(written, e.lastSeen ?? 0) : this.#opts.clock.now();
+    if (first) {
+      const written = Date.parse(snapshot.timestamp);
+      const age = Number.isFinite(written) ? Math.max(0, this.#opts.clock.now() - written) : 0;
+      e.lastSeen = this.#mono() - age;
+      e.lastSeenWall = this.#opts.clock.now() - age;
+    } else if (changed) {
+      this.#seen(e);
+    }
     this.#transition(e);
+  }
+
+  #seen(e: Entry): void {
+    e.lastSeen = this.#mono();
+    e.lastSeenWall = this.#opts.clock.now();
   }
 
   #entry(id: string, role: NodeRole, source: "local" | "push"): Entry {
     let e = this.#nodes.get(id);
     if (!e) {
-      e = { id, role, source, snapshot: null, lastSeen: null, status: "offline", pushes: 0 };
+      e = {
+        id,
+        role,
+        source,
+        snapshot: null,
+        lastSeen: null,
+        lastSeenWall: null,
+        status: "offline",
+        pushes: 0,
+      };
       this.#nodes.set(id, e);
     }
     return e;
@@ -117,7 +161,7 @@ export class NodeRegistry {
   /** Status `id` would have now, from its last-seen time. */
   #statusNow(e: Entry): NodeStatus {
     if (e.lastSeen === null) return "offline";
-    const missed = (this.#opts.clock.now() - e.lastSeen) / this.#opts.intervalMs;
+    const missed = (this.#mono() - e.lastSeen) / this.#opts.intervalMs;
     if (missed >= this.#opts.offlineAfter) return "offline";
     if (missed >= this.#opts.staleAfter) return "stale";
     return "online";
@@ -128,7 +172,7 @@ export class NodeRegistry {
     if (next === e.status) return;
     const prev = e.status;
     e.status = next;
-    const lastSeen = e.lastSeen === null ? null : new Date(e.lastSeen).toISOString();
+    const lastSeen = e.lastSeenWall === null ? null : new Date(e.lastSeenWall).toISOString();
     this.#opts.emit.emit(`node.${next}`, { node: e.id, previous: prev, lastSeen });
   }
 
@@ -174,7 +218,7 @@ export class NodeRegistry {
         id,
         role: e.role,
         status: this.#statusNow(e),
-        lastSeen: e.lastSeen === null ? null : new Date(e.lastSeen).toISOString(),
+        lastSeen: e.lastSeenWall === null ? null : new Date(e.lastSeenWall).toISOString(),
         cycle: s?.cycle ?? 0,
         leds: s?.leds ?? [],
         oled: s?.oled ?? null,

@@ -10,7 +10,11 @@ const nodeId = z.string().regex(
   /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/,
   "must be 1-64 letters, digits, '.', '_' or '-'",
 );
-const iso = z.string().refine((s) => Number.isFinite(Date.parse(s)), "must be an ISO 8601 timestamp");
+/** ISO 8601 in UTC, as `Date.prototype.toISOString` writes it (a zone offset is refused, not guessed). */
+const iso = z.string().max(40).regex(
+  /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,9})?Z$/,
+  "must be an ISO 8601 UTC timestamp (YYYY-MM-DDTHH:MM:SS[.sss]Z)",
+).refine((s) => Number.isFinite(Date.parse(s)), "must be an ISO 8601 UTC timestamp");
 const byte = z.number().int("must be an integer").min(0, "must be 0..255").max(255, "must be 0..255");
 
 export const buzzerBody = z.strictObject({
@@ -48,47 +52,82 @@ export const eventsQuery = z.object({
 
 export const logsQuery = z.object({ node: nodeId.optional() });
 
-const readingValue = z.union([z.number(), z.string().max(1024), z.boolean(), z.null()]);
+/** Largest magnitude a reading value may have: beyond any sensor (and epoch ms), below 2^53. */
+export const READING_VALUE_MAX = 1e15;
 
-const readingRecord = z.looseObject({
+const readingValue = z.union([
+  z.number().refine(Number.isFinite, "must be a finite number").min(
+    -READING_VALUE_MAX,
+    `must be within ±${READING_VALUE_MAX}`,
+  ).max(READING_VALUE_MAX, `must be within ±${READING_VALUE_MAX}`),
+  z.string().max(1024),
+  z.boolean(),
+  z.null(),
+]);
+
+/** A record of at most `max` entries. */
+const bounded = <T extends z.ZodType>(value: T, max: number, keyMax = 64) =>
+  z.record(z.string().max(keyMax), value).refine(
+    (r) => Object.keys(r).length <= max,
+    `must hold at most ${max} entries`,
+  );
+
+// Pushed objects are rebuilt from known fields only (z.object strips the rest): a spoke cannot
+// park unknown data, of any depth, in the hub's memory, history or answers.
+const readingRecord = z.object({
   id: z.string().max(160),
   node: nodeId,
   sensor: z.string().min(1).max(96),
   plugin: z.string().max(64),
-  values: z.record(z.string().max(64), readingValue),
-  units: z.record(z.string().max(64), z.string().max(32)),
+  values: bounded(readingValue, 64),
+  units: bounded(z.string().max(32), 64),
   timestamp: iso,
 });
 
-const pluginStatus = z.looseObject({
+const pluginStatus = z.object({
   id: z.string().max(64),
   version: z.string().max(32),
   status: z.enum(["starting", "running", "backoff", "quarantined", "stopped", "disabled"]),
   restarts: z.number().int().min(0),
   lastError: z.string().max(2000).nullable(),
-  lastErrorAt: z.string().nullable(),
-  lastPollAt: z.string().nullable(),
-  scheduler: schedulerStateSchema.nullable(),
+  lastErrorAt: z.string().max(40).nullable(),
+  lastPollAt: z.string().max(40).nullable(),
+  scheduler: z.object(schedulerStateSchema.shape).nullable(),
 });
 
 const unit = z.number().refine(Number.isFinite, "must be a finite number");
+const componentStatus = z.enum(["ok", "degraded", "down"]);
 
-/** A node's snapshot as a spoke pushes it (SPEC §7); bounded, unknown fields kept (as services/shm does). */
-export const snapshotSchema = z.looseObject({
+/** A node's snapshot as a spoke pushes it (SPEC §7): bounded, unknown fields stripped. */
+export const snapshotSchema = z.object({
   timestamp: iso,
   node: nodeId,
   cycle: z.number().int().min(0),
-  readings: z.record(z.string().max(160), readingRecord),
-  plugins: z.record(z.string().max(64), pluginStatus),
+  readings: bounded(readingRecord, 256, 160),
+  plugins: bounded(pluginStatus, 64),
   leds: z.array(z.string().regex(/^#[0-9a-fA-F]{6}$/, "must be #rrggbb")).max(256),
-  anima: z.looseObject({ warmth: unit, clarity: unit, stability: unit, presence: unit }).nullable(),
-  identity: z.looseObject({
+  anima: z.object({ warmth: unit, clarity: unit, stability: unit, presence: unit }).nullable(),
+  identity: z.object({
     creature_id: z.string().max(64),
     name: z.string().max(64),
     awakenings: z.number().int().min(0),
   })
     .nullable(),
   oled: z.string().max(4096).nullable(),
+  /** The spoke's own health report (services/health), bounded. */
+  health: z.object({
+    status: componentStatus,
+    serving: z.boolean(),
+    components: bounded(
+      z.object({
+        status: componentStatus,
+        reason: z.string().max(500).nullable(),
+        since: z.string().max(40),
+        critical: z.boolean(),
+      }),
+      32,
+    ),
+  }).nullable().optional(),
 });
 
 export const commandResultSchema = z.object({

@@ -181,7 +181,8 @@ export class PluginHost {
     this.#caps = new CapabilityBroker({
       services: options.services,
       emit: options.emit,
-      now: this.#now,
+      // Rate limits run on the monotonic clock: a wall-clock step must not open or shut them.
+      now: options.clock ? this.#now : () => performance.now(),
       limits: options.limits,
     });
   }

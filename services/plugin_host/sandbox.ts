@@ -283,7 +283,7 @@ export class SandboxProcess {
 
   /** Pass on a line written outside the protocol, at most 100 a second. */
   #stray(line: string): void {
-    const now = Date.now();
+    const now = performance.now();
     if (now - this.#strayWindow >= 1000) {
       if (this.#strayDropped > 0) this.#handlers.stderr(`(${this.#strayDropped} more output lines dropped)`);
       this.#strayWindow = now;

@@ -164,15 +164,19 @@ export class Citizen {
       pressureMultiplier(this.spec.priority, pressure);
   }
 
-  /** The snapshot view. */
-  state(pressure: Pressure): SchedulerState {
+  /**
+   * The snapshot view.
+   *
+   * @param stamp turns a scheduler-clock time into epoch ms (wall time only stamps data)
+   */
+  state(pressure: Pressure, stamp: (t: number) => number = (t) => t): SchedulerState {
     return {
       mood: this.mood,
       energy: Math.round(this.energy * 1000) / 1000,
       inboxDepth: this.inbox.size,
       cadenceMs: Math.round(this.period(pressure)),
       priority: this.spec.priority,
-      lastRunAt: this.lastRunAt === null ? null : new Date(this.lastRunAt).toISOString(),
+      lastRunAt: this.lastRunAt === null ? null : new Date(stamp(this.lastRunAt)).toISOString(),
       runs: this.runs,
       overruns: this.overruns,
       drops: this.drops,

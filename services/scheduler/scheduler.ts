@@ -44,8 +44,13 @@ export interface SchedulerOptions {
   /** Does the work: poll/update the plugin. Rejections are counted, never thrown. */
   run: (pluginId: string, item: InboxItem) => Promise<void>;
   emit: EventSink;
-  /** Milliseconds; default `Date.now`. */
+  /**
+   * Milliseconds on a monotonic clock; default `performance.now`, so a wall-clock step (NTP on a
+   * board without an RTC) cannot stall or burst cadences.
+   */
   clock?: () => number;
+  /** Epoch milliseconds, used only to stamp `lastRunAt`; default `Date.now`. */
+  wallClock?: () => number;
   /** Default the global `setTimeout`/`clearTimeout`. */
   timers?: Timers;
   /** CPU temperature in °C. */
@@ -97,7 +102,8 @@ export class Scheduler {
    */
   constructor(options: SchedulerOptions) {
     const o = {
-      clock: Date.now,
+      clock: () => performance.now(),
+      wallClock: Date.now,
       timers: {
         setTimeout: (fn: () => void, ms: number) => setTimeout(fn, ms),
         clearTimeout: (h: unknown) => clearTimeout(h as number),
@@ -227,13 +233,13 @@ export class Scheduler {
 
   /** Scheduler state of one plugin, or null. */
   state(id: string): SchedulerState | null {
-    return this.#citizens.get(id)?.state(this.#pressure) ?? null;
+    return this.#citizens.get(id)?.state(this.#pressure, this.#stamp) ?? null;
   }
 
   /** Scheduler state of every plugin. */
   states(): Record<string, SchedulerState> {
     const out: Record<string, SchedulerState> = {};
-    for (const [id, c] of this.#citizens) out[id] = c.state(this.#pressure);
+    for (const [id, c] of this.#citizens) out[id] = c.state(this.#pressure, this.#stamp);
     return out;
   }
 
@@ -247,6 +253,9 @@ export class Scheduler {
       plugins: this.#citizens.size,
     };
   }
+
+  /** Scheduler-clock time → epoch ms, for stamping data only. */
+  #stamp = (t: number): number => this.#o.wallClock() - (this.#o.clock() - t);
 
   #now(): number {
     return this.#o.clock();

@@ -116,7 +116,7 @@ export class AutoSharedState implements NodeSharedState {
   #fallback(reason: string): void {
     if (this.#using === "file") return;
     this.#using = "file";
-    this.#since = Date.now();
+    this.#since = performance.now();
     this.fallbacks++;
     this.#emit("shm.fallback", { from: "redis", to: "file", dir: this.file.dir, reason });
   }
@@ -124,7 +124,11 @@ export class AutoSharedState implements NodeSharedState {
   #recover(): void {
     if (this.#using === "redis") return;
     this.#using = "redis";
-    this.#emit("shm.recovered", { from: "file", to: "redis", downMs: Date.now() - this.#since });
+    this.#emit("shm.recovered", {
+      from: "file",
+      to: "redis",
+      downMs: Math.round(performance.now() - this.#since),
+    });
   }
 
   async #timed<T>(p: Promise<T>): Promise<T> {

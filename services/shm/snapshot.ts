@@ -4,6 +4,7 @@
  * @module
  */
 import type { ReadingValue } from "../../plugins/sdk/mod.ts";
+import type { HealthReport } from "../health/mod.ts";
 
 /** One reading as stored: id `node:sensor`. */
 export interface ReadingRecord {
@@ -74,6 +75,8 @@ export interface Snapshot {
   identity: Identity | null;
   /** SSD1306 framebuffer (1024 bytes, page-major) as base64, when an OLED is attached. */
   oled: string | null;
+  /** The writer's health (components ok | degraded | down), when it reports one. */
+  health?: HealthReport | null;
 }
 
 /** Where the latest snapshot lives. */

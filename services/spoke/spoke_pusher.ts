@@ -37,6 +37,10 @@ export interface SpokePusherOptions {
   bufferMax?: number;
   /** Snapshots per request when catching up. Default 50. */
   batchMax?: number;
+  /** Bytes (snapshot JSON) per request; keep it under the hub's body limit. Default 512 KiB. */
+  batchMaxBytes?: number;
+  /** Bytes of snapshots kept while the hub is away (oldest dropped first). Default 16 MiB. */
+  bufferMaxBytes?: number;
   /** Per-request timeout. Default the interval, at most 10 s. */
   requestTimeoutMs?: number;
   /** The snapshot to push now; null skips this round. */
@@ -85,6 +89,9 @@ export class SpokePusher {
   #fetch: typeof fetch;
   #clock: PusherClock;
   #buffer: Snapshot[] = [];
+  /** JSON length of each buffered snapshot, same order. */
+  #sizes: number[] = [];
+  #bufferedBytes = 0;
   #pendingResults: CommandResult[] = [];
   /** Sequence number of the last log line the hub accepted. */
   #logSeq = 0;
@@ -174,11 +181,18 @@ export class SpokePusher {
   }
 
   #enqueue(snap: Snapshot): void {
+    const size = JSON.stringify(snap).length;
     this.#buffer.push(snap);
+    this.#sizes.push(size);
+    this.#bufferedBytes += size;
     const max = this.#o.bufferMax ?? 720;
-    const over = this.#buffer.length - max;
+    const maxBytes = this.#o.bufferMaxBytes ?? 16 * 1024 * 1024;
+    let over = Math.max(0, this.#buffer.length - max);
+    let bytes = this.#bufferedBytes;
+    for (let i = 0; i < over; i++) bytes -= this.#sizes[i];
+    while (bytes > maxBytes && over < this.#buffer.length - 1) bytes -= this.#sizes[over++];
     if (over > 0) {
-      this.#buffer.splice(0, over);
+      this.#take(over);
       this.#stats.dropped += over;
       this.#o.emit.emit("spoke.dropped", {
         count: over,
@@ -191,11 +205,18 @@ export class SpokePusher {
 
   async #flush(): Promise<void> {
     const batchMax = this.#o.batchMax ?? 50;
+    const batchMaxBytes = this.#o.batchMaxBytes ?? 512 * 1024;
     while (this.#buffer.length) {
-      const batch = this.#buffer.slice(0, batchMax);
+      // At least one snapshot, then as many as fit the byte budget.
+      let n = 1;
+      let bytes = this.#sizes[0];
+      while (n < Math.min(batchMax, this.#buffer.length) && bytes + this.#sizes[n] <= batchMaxBytes) {
+        bytes += this.#sizes[n++];
+      }
+      const batch = this.#buffer.slice(0, n);
       const outcome = await this.#send(batch);
       if (outcome === "retry") return;
-      this.#buffer.splice(0, batch.length);
+      this.#take(batch.length);
       if (outcome === "refused") {
         this.#stats.dropped += batch.length;
         this.#o.emit.emit("spoke.dropped", {
@@ -205,6 +226,12 @@ export class SpokePusher {
         });
       }
     }
+  }
+
+  /** Remove the oldest `n` buffered snapshots. */
+  #take(n: number): void {
+    this.#buffer.splice(0, n);
+    for (const size of this.#sizes.splice(0, n)) this.#bufferedBytes -= size;
   }
 
   async #request(url: string, body: unknown): Promise<Response> {
