@@ -19,6 +19,8 @@ import { PluginError } from "./errors.ts";
 import { effectiveGrant } from "./grant.ts";
 import type { EffectiveGrant, PluginGrant } from "./grant.ts";
 import { readManifest } from "./manifest.ts";
+import { checkReadings } from "./readings.ts";
+import type { ReadingLimits } from "./readings.ts";
 import type { CallName } from "./protocol.ts";
 import { SandboxProcess } from "./sandbox.ts";
 import type { SandboxExit } from "./sandbox.ts";
@@ -74,6 +76,8 @@ export interface PluginHostOptions {
   sharedMemoryMb?: number;
   /** Quiet time after the last file event before rescanning (default 150 ms). */
   watchDebounceMs?: number;
+  /** Bounds of the readings one plugin makes the broker hold (see readings.ts). */
+  readingLimits?: Partial<ReadingLimits>;
 }
 
 /** What {@link PluginHost.status} returns. */
@@ -122,6 +126,8 @@ interface Entry {
   generation: number;
   /** Checked bundle, reused by restarts (a reload makes a new entry). */
   code?: string;
+  /** Sensor ids it has published (bounded by the reading limits). */
+  sensors: Set<string>;
 }
 
 interface Group {
@@ -132,7 +138,6 @@ interface Group {
 }
 
 const DEFAULT_DEADLINE_MS = 2000;
-const MAX_READINGS = 64;
 const SHARED = "shared";
 
 const realTimers: HostTimers = {
@@ -271,7 +276,13 @@ export class PluginHost {
     const value = await this.#call(e, "poll", []);
     let readings: Reading[];
     try {
-      readings = validateReadings(id, value);
+      readings = checkReadings(value, {
+        plugin: id,
+        plugins: this.#entries.keys(),
+        sensors: e.sensors,
+        now: Date.now(),
+        limits: this.#o.readingLimits,
+      });
     } catch (err) {
       this.#fail(e, (err as Error).message, "pause");
       throw err;
@@ -386,6 +397,7 @@ export class PluginHost {
       lastPollAt: null,
       fingerprint: fp,
       generation: 0,
+      sensors: new Set(),
     };
     this.#entries.set(id, e);
     try {
@@ -723,28 +735,4 @@ async function fingerprint(dir: string): Promise<string> {
   };
   await walk(dir, 0).catch(() => {});
   return parts.sort().join("|");
-}
-
-function validateReadings(id: string, value: unknown): Reading[] {
-  if (!Array.isArray(value)) {
-    throw new PluginError(id, `Cannot poll plugin "${id}": poll() returned no array`);
-  }
-  if (value.length > MAX_READINGS) {
-    throw new PluginError(
-      id,
-      `Cannot poll plugin "${id}": poll() returned ${value.length} readings, more than ${MAX_READINGS}`,
-    );
-  }
-  value.forEach((r, i) => {
-    if (typeof r !== "object" || r === null || typeof r.sensor !== "string" || r.sensor === "") {
-      throw new PluginError(id, `Cannot poll plugin "${id}": reading ${i} has no "sensor" string`);
-    }
-    if (typeof r.values !== "object" || r.values === null || Array.isArray(r.values)) {
-      throw new PluginError(
-        id,
-        `Cannot poll plugin "${id}": reading ${i} ("${r.sensor}") has no "values" object`,
-      );
-    }
-  });
-  return value as Reading[];
 }
