@@ -6,7 +6,8 @@
  *
  * @module
  */
-import { join, relative } from "node:path";
+import { dirname, join, relative, resolve } from "node:path";
+import { fileURLToPath } from "node:url";
 import type { PluginManifest, Reading } from "../../plugins/sdk/mod.ts";
 import type { PluginRunStatus } from "../shm/snapshot.ts";
 import type { EventSink } from "../events/event.ts";
@@ -18,6 +19,7 @@ import type { HostServices } from "./capabilities.ts";
 import { PluginError } from "./errors.ts";
 import { effectiveGrant } from "./grant.ts";
 import type { EffectiveGrant, PluginGrant } from "./grant.ts";
+import { cleanText, isReservedId, PathRedactor } from "./log_text.ts";
 import { readManifest } from "./manifest.ts";
 import { checkReadings } from "./readings.ts";
 import type { ReadingLimits } from "./readings.ts";
@@ -26,6 +28,7 @@ import { SandboxProcess } from "./sandbox.ts";
 import type { SandboxExit } from "./sandbox.ts";
 import { StateStore } from "./state_store.ts";
 import type { ThrottleLimits } from "./throttle.ts";
+import type { RateBudget } from "./budget.ts";
 
 /** `[plugins.<id>]` as the host needs it. */
 export interface PluginSettings {
@@ -78,6 +81,8 @@ export interface PluginHostOptions {
   watchDebounceMs?: number;
   /** Bounds of the readings one plugin makes the broker hold (see readings.ts). */
   readingLimits?: Partial<ReadingLimits>;
+  /** Log lines per plugin (rate and burst; default 20/s, burst 200). */
+  logBudget?: RateBudget;
 }
 
 /** What {@link PluginHost.status} returns. */
@@ -139,6 +144,8 @@ interface Group {
 
 const DEFAULT_DEADLINE_MS = 2000;
 const SHARED = "shared";
+/** The HARVESTER checkout (for redacting host paths out of plugin text). */
+const HOST_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), "../..");
 
 const realTimers: HostTimers = {
   setTimeout: (cb, ms) => setTimeout(cb, ms),
@@ -177,18 +184,36 @@ export class PluginHost {
   #rescanning: Promise<void> = Promise.resolve();
   #sdkFingerprint = "";
   readonly #starts = new Set<Promise<void>>();
+  readonly #paths: PathRedactor;
 
   constructor(options: PluginHostOptions) {
     this.#o = options;
     this.#now = options.clock ? () => options.clock!.now() : () => Date.now();
     this.#timers = options.timers ?? realTimers;
     this.#backoff = { ...DEFAULT_BACKOFF, ...options.backoff };
+    this.#paths = new PathRedactor({
+      "<plugins>": resolve(options.pluginsDir),
+      "<sdk>": resolve(options.sdkDir),
+      "<state>": resolve(options.stateDir),
+      "<harvester>": HOST_ROOT,
+      "<cwd>": Deno.cwd(),
+    });
     this.#caps = new CapabilityBroker({
-      services: options.services,
+      services: { ...options.services, log: (plugin, level, message) => this.#log(plugin, level, message) },
       emit: options.emit,
       now: this.#now,
       limits: options.limits,
+      logBudget: options.logBudget,
     });
+  }
+
+  /** Plugin-supplied text as the host passes it on: escaped, bounded, without host paths. */
+  #clean(text: string, max = 2000): string {
+    return this.#paths.redact(cleanText(text, max));
+  }
+
+  #log(source: string, level: "debug" | "info" | "warn" | "error", message: string): void {
+    this.#o.services.log(source, level, this.#clean(message));
   }
 
   /** Discover and start every plugin; resolves when each has loaded or failed. */
@@ -400,6 +425,10 @@ export class PluginHost {
       sensors: new Set(),
     };
     this.#entries.set(id, e);
+    if (isReservedId(id)) {
+      this.#quarantine(e, `Cannot load plugin "${id}": the name is reserved for the host`);
+      return;
+    }
     try {
       e.manifest = await readManifest(dir, id);
     } catch (err) {
@@ -507,10 +536,10 @@ export class PluginHost {
         },
         exit: (info) => this.#sandboxExited(group, sb, info),
         stderr: (line) =>
-          this.#o.services.log(
+          this.#log(
             group.key === SHARED ? "sandbox:shared" : group.key.slice("process:".length),
             "warn",
-            line.slice(0, 2000),
+            line,
           ),
       },
     });
@@ -553,6 +582,7 @@ export class PluginHost {
       e.status === "disabled"
     ) return;
     e.failures++;
+    message = this.#clean(message, 1000);
     e.lastError = message;
     e.lastErrorAt = new Date(this.#now()).toISOString();
     this.#o.emit.emit("plugin.error", { plugin: e.id, message, failures: e.failures });
