@@ -17,6 +17,7 @@ Deno.test("hostile log_forge: line breaks and terminal escapes are escaped, one 
     const lines = linesOf(h, "log_forge");
     assert.ok(lines.length >= 6, lines.join("\n"));
     for (const l of lines) {
+      // deno-lint-ignore no-control-regex
       assert.ok(!/[\n\r\u001b\u2028]/.test(l), `raw control character in ${JSON.stringify(l)}`);
       assert.match(l, /^log_forge (info|warn) ok\\(n|r|u2028)2026-01-01/);
     }
