@@ -21,6 +21,8 @@ import { effectiveGrant } from "./grant.ts";
 import type { EffectiveGrant, PluginGrant } from "./grant.ts";
 import { cleanText, isReservedId, PathRedactor } from "./log_text.ts";
 import { readManifest } from "./manifest.ts";
+import { clampManifest, DEFAULT_MANIFEST_POLICY } from "./clamp.ts";
+import type { ManifestPolicy } from "./clamp.ts";
 import { checkReadings } from "./readings.ts";
 import type { ReadingLimits } from "./readings.ts";
 import type { CallName } from "./protocol.ts";
@@ -83,6 +85,8 @@ export interface PluginHostOptions {
   readingLimits?: Partial<ReadingLimits>;
   /** Log lines per plugin (rate and burst; default 20/s, burst 200). */
   logBudget?: RateBudget;
+  /** What a manifest may grant itself without config (priority, cadence, deadline, field sizes). */
+  manifestPolicy?: Partial<ManifestPolicy>;
 }
 
 /** What {@link PluginHost.status} returns. */
@@ -121,7 +125,10 @@ interface Entry {
   settings: Record<string, unknown>;
   status: PluginRunStatus;
   restarts: number;
+  /** Failures within the backoff window. */
   failures: number;
+  /** When those failures happened (monotonic ms, at most `maxFailures` kept). */
+  failureTimes: number[];
   lastError: string | null;
   lastErrorAt: string | null;
   lastPollAt: string | null;
@@ -169,6 +176,8 @@ const realTimers: HostTimers = {
 export class PluginHost {
   readonly #o: PluginHostOptions;
   readonly #now: () => number;
+  /** Monotonic ms (the injected clock in tests). */
+  readonly #mono: () => number;
   readonly #timers: HostTimers;
   readonly #backoff: BackoffOptions;
   readonly #caps: CapabilityBroker;
@@ -189,6 +198,7 @@ export class PluginHost {
   constructor(options: PluginHostOptions) {
     this.#o = options;
     this.#now = options.clock ? () => options.clock!.now() : () => Date.now();
+    this.#mono = options.clock ? () => options.clock!.now() : () => performance.now();
     this.#timers = options.timers ?? realTimers;
     this.#backoff = { ...DEFAULT_BACKOFF, ...options.backoff };
     this.#paths = new PathRedactor({
@@ -312,7 +322,6 @@ export class PluginHost {
       this.#fail(e, (err as Error).message, "pause");
       throw err;
     }
-    e.failures = 0;
     e.lastPollAt = new Date(this.#now()).toISOString();
     return readings;
   }
@@ -417,6 +426,7 @@ export class PluginHost {
       status: "starting",
       restarts: 0,
       failures: 0,
+      failureTimes: [],
       lastError: null,
       lastErrorAt: null,
       lastPollAt: null,
@@ -434,6 +444,16 @@ export class PluginHost {
     } catch (err) {
       this.#quarantine(e, (err as Error).message);
       return;
+    }
+    const { manifest, clamps } = clampManifest(
+      e.manifest,
+      { ...DEFAULT_MANIFEST_POLICY, ...this.#o.manifestPolicy },
+      conf,
+    );
+    e.manifest = manifest;
+    if (clamps.length > 0) {
+      this.#o.emit.emit("plugin.clamped", { plugin: id, clamps });
+      this.#o.services.log(id, "warn", `manifest clamped by the host's policy: ${clamps.join("; ")}`);
     }
     e.deadlineMs = conf.deadline_ms ?? e.manifest.deadline_ms ?? DEFAULT_DEADLINE_MS;
     e.grant = effectiveGrant(e.manifest.world.imports, this.#o.grants(id));
@@ -581,7 +601,15 @@ export class PluginHost {
       e.status === "backoff" || e.status === "quarantined" || e.status === "stopped" ||
       e.status === "disabled"
     ) return;
-    e.failures++;
+    // Crash loops are counted in a window, not as a streak: one good poll between failures
+    // does not start the count over.
+    const t = this.#mono();
+    e.failureTimes.push(t);
+    while (e.failureTimes.length > 0 && t - e.failureTimes[0] > this.#backoff.windowMs) {
+      e.failureTimes.shift();
+    }
+    if (e.failureTimes.length > this.#backoff.maxFailures) e.failureTimes.shift();
+    e.failures = e.failureTimes.length;
     message = this.#clean(message, 1000);
     e.lastError = message;
     e.lastErrorAt = new Date(this.#now()).toISOString();
