@@ -219,6 +219,8 @@ async function startBroker(
     emit: emitter,
     stateDir: join(stateDir(config), "plugins"),
     watch: true,
+    // A delegated cgroup v2 folder (systemd Delegate=yes) lets the kernel enforce memory_mb.
+    cgroupDir: Deno.env.get("HARVESTER_CGROUP_DIR"),
   });
   const broker = new Broker({
     node,

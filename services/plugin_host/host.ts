@@ -26,7 +26,7 @@ import type { ManifestPolicy } from "./clamp.ts";
 import { checkReadings } from "./readings.ts";
 import type { ReadingLimits } from "./readings.ts";
 import type { CallName } from "./protocol.ts";
-import { SandboxProcess } from "./sandbox.ts";
+import { RUNTIME_ALLOWANCE_MB, SandboxProcess } from "./sandbox.ts";
 import type { SandboxExit } from "./sandbox.ts";
 import { StateStore } from "./state_store.ts";
 import type { ThrottleLimits } from "./throttle.ts";
@@ -79,6 +79,8 @@ export interface PluginHostOptions {
   defaultMemoryMb?: number;
   /** Heap cap of the shared sandbox (default 256 MiB). */
   sharedMemoryMb?: number;
+  /** A cgroup v2 folder the host may create sandbox cgroups in (kernel-enforced `memory.max`). */
+  cgroupDir?: string;
   /** Quiet time after the last file event before rescanning (default 150 ms). */
   watchDebounceMs?: number;
   /** Bounds of the readings one plugin makes the broker hold (see readings.ts). */
@@ -532,6 +534,7 @@ export class PluginHost {
     const group = g;
     group.starting = SandboxProcess.spawn({
       memoryMb: group.memoryMb,
+      cgroupDir: this.#o.cgroupDir,
       bootstrap: this.#bootstrap,
       handlers: {
         capability: (plugin, method, args, wantsReply) => {
@@ -584,7 +587,11 @@ export class PluginHost {
       : info.busy.length > 0
       ? info.busy
       : members.map((e) => e.id);
-    const why = info.outOfMemory
+    const why = info.residentBytes !== undefined
+      ? `its sandbox ran out of memory (resident ${
+        Math.round(info.residentBytes / (1024 * 1024))
+      } MB over its limit of ${g.memoryMb + RUNTIME_ALLOWANCE_MB} MB)`
+      : info.outOfMemory
       ? `its sandbox ran out of memory (limit ${g.memoryMb} MB)`
       : info.killedFor
       ? `its sandbox was killed (${info.killedFor})`
