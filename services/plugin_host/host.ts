@@ -24,6 +24,8 @@ import { readManifest } from "./manifest.ts";
 import { clampManifest, DEFAULT_MANIFEST_POLICY } from "./clamp.ts";
 import type { ManifestPolicy } from "./clamp.ts";
 import { checkReadings } from "./readings.ts";
+import { checkPluginFolder, DEFAULT_FOLDER_LIMITS } from "./folder_check.ts";
+import type { FolderLimits } from "./folder_check.ts";
 import type { ReadingLimits } from "./readings.ts";
 import type { CallName } from "./protocol.ts";
 import { RUNTIME_ALLOWANCE_MB, SandboxProcess } from "./sandbox.ts";
@@ -81,6 +83,12 @@ export interface PluginHostOptions {
   sharedMemoryMb?: number;
   /** A cgroup v2 folder the host may create sandbox cgroups in (kernel-enforced `memory.max`). */
   cgroupDir?: string;
+  /** Bounds of a plugin folder, checked before any tool reads it. */
+  folderLimits?: Partial<FolderLimits>;
+  /** Time and resident memory one resolver/bundler run may take (default 60 s, 512 MiB). */
+  bundleLimits?: { timeoutMs?: number; memoryMb?: number };
+  /** Longest `start()` waits for plugins to load; slower ones keep loading (default 30 s). */
+  startBudgetMs?: number;
   /** Quiet time after the last file event before rescanning (default 150 ms). */
   watchDebounceMs?: number;
   /** Bounds of the readings one plugin makes the broker hold (see readings.ts). */
@@ -196,6 +204,10 @@ export class PluginHost {
   #sdkFingerprint = "";
   readonly #starts = new Set<Promise<void>>();
   readonly #paths: PathRedactor;
+  /** Aborted at stop: kills every resolver and bundler still running. */
+  #abort = new AbortController();
+  /** Plugins with an add or reload in progress (discovery never waits for one of them). */
+  readonly #busy = new Set<string>();
 
   constructor(options: PluginHostOptions) {
     this.#o = options;
@@ -247,7 +259,15 @@ export class PluginHost {
     this.#bootstrap = await bootstrapBundle();
     this.#sdkFingerprint = await fingerprint(this.#o.sdkDir);
     const found = await this.#scan();
-    await Promise.all([...found].map(([id, fp]) => this.#add(id, fp)));
+    this.#abort = new AbortController();
+    // One slow plugin (a huge graph, a stuck bundler) delays start-up by at most the budget.
+    const all = Promise.all([...found].map(([id, fp]) => this.#track(this.#add(id, fp))));
+    let budget: ReturnType<typeof setTimeout> | undefined;
+    await Promise.race([
+      all,
+      new Promise<void>((r) => budget = setTimeout(r, this.#o.startBudgetMs ?? 30_000)),
+    ]);
+    clearTimeout(budget);
     this.#flushTimer = this.#timers.setInterval(
       () => void this.persistState(),
       this.#o.stateFlushMs ?? 300_000,
@@ -259,6 +279,7 @@ export class PluginHost {
   async stop(): Promise<void> {
     if (!this.#running) return;
     this.#running = false;
+    this.#abort.abort();
     this.#watcher?.close();
     await this.#watchLoop;
     if (this.#debounce !== undefined) clearTimeout(this.#debounce);
@@ -441,6 +462,12 @@ export class PluginHost {
       this.#quarantine(e, `Cannot load plugin "${id}": the name is reserved for the host`);
       return;
     }
+    // Before any tool opens a file in it: no FIFO, device, socket, escaping symlink or huge file.
+    const bad = await checkPluginFolder(dir, { ...DEFAULT_FOLDER_LIMITS, ...this.#o.folderLimits });
+    if (bad) {
+      this.#quarantine(e, `Cannot load plugin "${id}": ${bad}`);
+      return;
+    }
     try {
       e.manifest = await readManifest(dir, id);
     } catch (err) {
@@ -490,6 +517,8 @@ export class PluginHost {
         dir: e.dir,
         main: e.manifest!.main ?? "mod.ts",
         sdkDir: this.#o.sdkDir,
+        ...this.#o.bundleLimits,
+        signal: this.#abort.signal,
       });
     } catch (err) {
       // A refused or broken bundle does not fix itself: quarantine until the files change.
@@ -769,18 +798,35 @@ export class PluginHost {
     }
     for (const [id, fp] of found) {
       if (!this.#running) return;
+      if (this.#busy.has(id)) continue; // picked up by the next rescan once it is done
       const e = this.#entries.get(id);
       if (!e) {
-        await this.#add(id, fp);
-        this.#o.emit.emit("plugin.discovered", {
-          plugin: id,
-          version: this.#entries.get(id)?.manifest?.version ?? "",
+        this.#background(id, async () => {
+          await this.#add(id, fp);
+          this.#o.emit.emit("plugin.discovered", {
+            plugin: id,
+            version: this.#entries.get(id)?.manifest?.version ?? "",
+          });
+          this.#notify({ kind: "added", id });
         });
-        this.#notify({ kind: "added", id });
       } else if (e.fingerprint !== fp) {
-        await this.reload(id);
+        this.#background(id, () => this.reload(id));
       }
     }
+  }
+
+  /** Add or reload one plugin without holding up discovery of the others. */
+  #background(id: string, job: () => Promise<void>): void {
+    this.#busy.add(id);
+    void this.#track(
+      job().catch((err) =>
+        this.#o.emit.emit("error", {
+          source: "plugin_host",
+          plugin: id,
+          message: `Cannot load plugin "${id}": ${(err as Error).message}`,
+        })
+      ).finally(() => this.#busy.delete(id)),
+    );
   }
 }
 
@@ -790,6 +836,7 @@ async function fingerprint(dir: string): Promise<string> {
   const walk = async (d: string, depth: number) => {
     if (depth > 4 || parts.length > 500) return;
     for await (const f of Deno.readDir(d)) {
+      if (parts.length > 500) return;
       const p = join(d, f.name);
       if (f.isDirectory) await walk(p, depth + 1);
       else if (f.isFile) {
