@@ -5,7 +5,7 @@
  * costs the host process or the neighbour.
  */
 import assert from "node:assert/strict";
-import { hostile } from "./fixtures/plugins/_harness.ts";
+import { hostile, makeHarness, until } from "./fixtures/plugins/_harness.ts";
 import { RUNTIME_ALLOWANCE_MB } from "../services/plugin_host/sandbox.ts";
 
 for (const kind of ["arraybuffer", "blob"]) {
@@ -36,3 +36,33 @@ for (const kind of ["arraybuffer", "blob"]) {
     });
   });
 }
+
+Deno.test("hostile offheap in the shared sandbox: only the plugin that was running is blamed", async () => {
+  const h = await makeHarness({
+    plugins: ["hostile/offheap", "plugins/counter"],
+    grants: { counter: { i2c: [0x77], state: true, leds: [0] } },
+    settings: {
+      offheap: { enabled: true, isolation: "shared", deadline_ms: 20_000 },
+      counter: { enabled: true, isolation: "shared" },
+    },
+    extra: { sharedMemoryMb: 64 },
+  });
+  try {
+    assert.equal((await h.host.poll("counter"))[0].values.total, 1);
+    await assert.rejects(
+      h.host.poll("offheap"),
+      /ran out of memory \(resident \d+ MB over its limit of 128 MB\)/,
+    );
+    await until(
+      () => h.host.status("counter").status === "running" && h.of("plugin.start", "counter").length === 2,
+      15_000,
+      "the neighbour back in a new shared process",
+    );
+    assert.equal((await h.host.poll("counter"))[0].values.total, 2, "its state survived");
+    assert.equal(h.of("plugin.error", "counter").length, 0, "the neighbour is not blamed");
+    assert.equal(h.host.status("counter").restarts, 0);
+    assert.equal(h.of("plugin.error", "offheap").length, 1);
+  } finally {
+    await h.close();
+  }
+});

@@ -16,7 +16,7 @@ export interface MemoryGuardOptions {
   limitBytes: number;
   /** A cgroup v2 folder the service may create children in; none: watchdog only. */
   cgroupDir?: string;
-  /** Watchdog period (default 200 ms). */
+  /** Watchdog period (default 100 ms). */
   periodMs?: number;
   /** Called once when the watchdog sees the limit crossed (the owner kills the process). */
   onExceeded: (residentBytes: number) => void;
@@ -48,7 +48,7 @@ export class MemoryGuard {
     this.#pid = pid;
     this.#o = options;
     if (options.cgroupDir) this.#cgroup = this.#join(options.cgroupDir);
-    this.#timer = setInterval(() => void this.#check(), options.periodMs ?? 200);
+    this.#timer = setInterval(() => void this.#check(), options.periodMs ?? 100);
   }
 
   /** Whether the cgroup limit is in force (not only the watchdog). */
