@@ -36,6 +36,36 @@ interface RunLimits {
   signal?: AbortSignal;
 }
 
+/** Resolver/bundler runs at once in this process: a board does not bundle forty plugins at a time. */
+const CONCURRENT_RUNS = 2;
+let running = 0;
+const queue: (() => void)[] = [];
+
+/** Wait for a run slot (or the abort); returns the release function. */
+async function slot(signal?: AbortSignal): Promise<() => void> {
+  while (running >= CONCURRENT_RUNS) {
+    if (signal?.aborted) throw new Error("the host is stopping");
+    await new Promise<void>((resolve) => {
+      const wake = () => {
+        signal?.removeEventListener("abort", wake);
+        const i = queue.indexOf(wake);
+        if (i >= 0) queue.splice(i, 1);
+        resolve();
+      };
+      queue.push(wake);
+      signal?.addEventListener("abort", wake);
+    });
+  }
+  running++;
+  let released = false;
+  return () => {
+    if (released) return;
+    released = true;
+    running--;
+    queue.shift()?.();
+  };
+}
+
 /** Most bytes read from a tool's stdout (`deno info --json` of a plugin) and stderr. */
 const MAX_TOOL_OUTPUT = 4 << 20;
 
@@ -67,7 +97,22 @@ async function run(
 ): Promise<{ ok: boolean; stdout: string; stderr: string }> {
   const timeoutMs = limits.timeoutMs ?? 60_000;
   const memoryMb = limits.memoryMb ?? 512;
-  if (limits.signal?.aborted) throw new Error("the host is stopping");
+  const release = await slot(limits.signal);
+  try {
+    return await runNow(args, cwd, timeoutMs, memoryMb, limits.signal);
+  } finally {
+    release();
+  }
+}
+
+async function runNow(
+  args: string[],
+  cwd: string,
+  timeoutMs: number,
+  memoryMb: number,
+  signal: AbortSignal | undefined,
+): Promise<{ ok: boolean; stdout: string; stderr: string }> {
+  if (signal?.aborted) throw new Error("the host is stopping");
   const child = new Deno.Command(Deno.execPath(), {
     args,
     cwd,
@@ -85,7 +130,7 @@ async function run(
   };
   const timer = setTimeout(() => kill(`took longer than ${timeoutMs} ms`), timeoutMs);
   const onAbort = () => kill("the host is stopping");
-  limits.signal?.addEventListener("abort", onAbort);
+  signal?.addEventListener("abort", onAbort);
   const guard = new MemoryGuard(child.pid, {
     limitBytes: memoryMb * 1024 * 1024,
     onExceeded: () => kill(`used more than ${memoryMb} MB`),
@@ -101,7 +146,7 @@ async function run(
   } finally {
     clearTimeout(timer);
     guard.stop();
-    limits.signal?.removeEventListener("abort", onAbort);
+    signal?.removeEventListener("abort", onAbort);
   }
 }
 

@@ -231,6 +231,10 @@ export class PluginHost {
     });
   }
 
+  #trusted(id: string): boolean {
+    return this.#o.settings(id)?.isolation === SHARED;
+  }
+
   /** Plugin-supplied text as the host passes it on: escaped, bounded, without host paths. */
   #clean(text: string, max = 2000): string {
     return this.#paths.redact(cleanText(text, max));
@@ -261,7 +265,9 @@ export class PluginHost {
     const found = await this.#scan();
     this.#abort = new AbortController();
     // One slow plugin (a huge graph, a stuck bundler) delays start-up by at most the budget.
-    const all = Promise.all([...found].map(([id, fp]) => this.#track(this.#add(id, fp))));
+    // Trusted (shared-sandbox) plugins first: bundling runs a few at a time.
+    const order = [...found].sort(([a], [b]) => Number(!this.#trusted(a)) - Number(!this.#trusted(b)));
+    const all = Promise.all(order.map(([id, fp]) => this.#track(this.#add(id, fp))));
     let budget: ReturnType<typeof setTimeout> | undefined;
     await Promise.race([
       all,
