@@ -5,7 +5,8 @@
  * and nothing a worker sends (BigInt, cycles, overridden globals) ends the shared process.
  */
 import assert from "node:assert/strict";
-import { hostile, makeHarness, ROOT, SECRET_TXT } from "./fixtures/plugins/_harness.ts";
+import { join } from "node:path";
+import { copyFixture, hostile, makeHarness, ROOT, SECRET_TXT } from "./fixtures/plugins/_harness.ts";
 import type { Harness } from "./fixtures/plugins/_harness.ts";
 import { DEFAULT_LOG_BUDGET } from "../services/plugin_host/capabilities.ts";
 
@@ -117,6 +118,21 @@ Deno.test("hostile overrides: BigInt, cycles and overridden globals cannot end t
     assert.deepEqual(after.map((s) => s.pid), [pid], "the shared process lived on");
     assert.equal(h.of("plugin.start", "counter").length, 1, "the neighbour was never restarted");
     assert.equal(h.host.status("counter").status, "running");
+  } finally {
+    await h.close();
+  }
+});
+
+Deno.test("a quarantine reason names the file without the host's folders", async () => {
+  const pluginsDir = await Deno.makeTempDir({ dir: join(ROOT, "tests/out"), prefix: "ph-paths-" });
+  await copyFixture("plugins/ticker", pluginsDir);
+  await Deno.mkdir(join(pluginsDir, "broken"));
+  await Deno.writeTextFile(join(pluginsDir, "broken/manifest.json"), "{ not json");
+  const h = await makeHarness({ plugins: [], pluginsDir });
+  try {
+    const reason = String(h.host.status("broken").lastError);
+    assert.match(reason, /^Cannot read manifest of plugin "broken": <plugins>\/broken\/manifest\.json: /);
+    assert.ok(!reason.includes(ROOT), reason);
   } finally {
     await h.close();
   }

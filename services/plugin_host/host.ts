@@ -684,6 +684,7 @@ export class PluginHost {
   }
 
   #quarantine(e: Entry, reason: string): void {
+    reason = this.#clean(reason, 1000);
     this.#clearRetry(e);
     e.generation++;
     e.status = "quarantined";
