@@ -244,7 +244,10 @@ export class PluginHost {
     this.#o.services.log(source, level, this.#clean(message));
   }
 
-  /** Discover and start every plugin; resolves when each has loaded or failed. */
+  /**
+   * Discover and start every plugin; resolves when each has loaded or failed, or when the start
+   * budget is spent (slower plugins keep loading in the background).
+   */
   async start(): Promise<void> {
     if (this.#running) throw new Error("Cannot start plugin host: already running");
     this.#running = true;
