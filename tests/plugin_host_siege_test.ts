@@ -232,7 +232,10 @@ Deno.test({
           } MB over ${samples} samples; stop ${stopMs.toFixed(0)} ms`,
         );
         assert.ok(stopMs < 5000, `SIGTERM took ${stopMs.toFixed(0)} ms (the helper SIGKILLs at 5 s)`);
+        assert.match(svc.output(), /stopping \(SIGTERM\)/);
       }
+      const state = [...Deno.readDirSync(join(dir, "siege/state/plugins"))].map((e) => e.name);
+      assert.ok(state.some((f) => f.startsWith("anima")), `state flushed at shutdown: ${state}`);
       assert.ok(samples >= 30, `${samples} samples`);
       assert.ok(
         peakMain <= baseline * 1.5,
