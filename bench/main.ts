@@ -8,7 +8,17 @@
 import type { BenchRow } from "./row.ts";
 
 /** Benchmark modules in the order the table shows them. */
-const MODULES = ["i2c_read", "capability_call", "budgets", "events", "shm", "scheduler", "hub", "memory", "cycle"];
+const MODULES = [
+  "i2c_read",
+  "capability_call",
+  "budgets",
+  "events",
+  "shm",
+  "scheduler",
+  "hub",
+  "memory",
+  "cycle",
+];
 
 function fmt(n: number | undefined): string {
   if (n === undefined || Number.isNaN(n)) return "";
