@@ -152,3 +152,22 @@ Deno.test("hostile discovery: a plugin added while running never holds up shutdo
     await h.close();
   }
 });
+
+Deno.test("start() returns within its budget; plugins still loading arrive later as added", async () => {
+  const t0 = performance.now();
+  const h = await makeHarness({
+    plugins: ["plugins/ticker", "plugins/counter"],
+    extra: { startBudgetMs: 1 },
+  });
+  const added: string[] = [];
+  h.host.onChange((c) => c.kind === "added" && added.push(c.id));
+  try {
+    assert.ok(performance.now() - t0 < 5000);
+    assert.notEqual(h.host.status("ticker").status, "running", "start() did not wait for bundling");
+    await until(() => added.length === 2, 20_000, "both plugins loaded");
+    assert.deepEqual(added.sort(), ["counter", "ticker"]);
+    assert.equal((await h.host.poll("ticker"))[0].sensor, "ticker");
+  } finally {
+    await h.close();
+  }
+});

@@ -270,11 +270,22 @@ export class PluginHost {
     // One slow plugin (a huge graph, a stuck bundler) delays start-up by at most the budget.
     // Trusted (shared-sandbox) plugins first: bundling runs a few at a time.
     const order = [...found].sort(([a], [b]) => Number(!this.#trusted(a)) - Number(!this.#trusted(b)));
-    const all = Promise.all(order.map(([id, fp]) => this.#track(this.#add(id, fp))));
+    let late = false;
+    const all = Promise.all(order.map(([id, fp]) =>
+      this.#track(this.#add(id, fp)).then(() => {
+        // Loaded after start() returned: tell the followers (the broker schedules it then).
+        if (late && this.#running) this.#notify({ kind: "added", id });
+      })
+    ));
     let budget: ReturnType<typeof setTimeout> | undefined;
     await Promise.race([
       all,
-      new Promise<void>((r) => budget = setTimeout(r, this.#o.startBudgetMs ?? 30_000)),
+      new Promise<void>((r) =>
+        budget = setTimeout(() => {
+          late = true;
+          r();
+        }, this.#o.startBudgetMs ?? 30_000)
+      ),
     ]);
     clearTimeout(budget);
     this.#flushTimer = this.#timers.setInterval(
