@@ -48,8 +48,14 @@ async function refusedAtStart(
 }
 
 const mkfifo = async (path: string) => {
+  await Deno.remove(path).catch(() => {});
   const r = await new Deno.Command("mkfifo", { args: [path] }).output();
   assert.ok(r.success, "mkfifo");
+};
+
+const replaceBySymlink = async (target: string, path: string) => {
+  await Deno.remove(path).catch(() => {});
+  await Deno.symlink(target, path);
 };
 
 Deno.test("hostile folder_fifo: a FIFO in the folder is refused before any tool opens it", async () => {
@@ -90,7 +96,7 @@ Deno.test("hostile folder_socket: a unix socket in the folder is refused", async
 Deno.test("hostile folder_symlink: a symlink leaving the folder is refused, naming it", async () => {
   await refusedAtStart(
     "folder_symlink",
-    (dir) => Deno.symlink(SECRET_TXT, join(dir, "secret.ts")),
+    (dir) => replaceBySymlink(SECRET_TXT, join(dir, "secret.ts")),
     /^Cannot load plugin "folder_symlink": secret\.ts: a symlink that leaves the plugin folder$/,
   );
 });
@@ -98,7 +104,7 @@ Deno.test("hostile folder_symlink: a symlink leaving the folder is refused, nami
 Deno.test("hostile folder_symlink: a symlink to a device is refused as leaving the folder", async () => {
   await refusedAtStart(
     "folder_symlink",
-    (dir) => Deno.symlink("/dev/zero", join(dir, "secret.ts")),
+    (dir) => replaceBySymlink("/dev/zero", join(dir, "secret.ts")),
     /secret\.ts: a symlink that leaves the plugin folder$/,
   );
 });
@@ -107,7 +113,7 @@ Deno.test("hostile folder_huge: a file over the size limit is refused before bun
   await refusedAtStart(
     "folder_huge",
     async (dir) => {
-      const f = await Deno.open(join(dir, "data.ts"), { write: true, create: true });
+      const f = await Deno.open(join(dir, "data.ts"), { write: true });
       await f.truncate(64 << 20); // sparse: 64 MB to every reader, no disk used
       f.close();
     },

@@ -82,11 +82,13 @@ async function pluginsFolder(dir: string, hostile: boolean): Promise<{ plugins: 
       }
     }
     // The folder hazards the liveness fixtures stand for.
+    await Deno.remove(join(plugins, "folder_fifo/data.ts"));
     assert.ok(
       (await new Deno.Command("mkfifo", { args: [join(plugins, "folder_fifo/data.ts")] }).output()).success,
     );
+    await Deno.remove(join(plugins, "folder_symlink/secret.ts"));
     await Deno.symlink(join(ROOT, "tests/secret/secret.txt"), join(plugins, "folder_symlink/secret.ts"));
-    const huge = await Deno.open(join(plugins, "folder_huge/data.ts"), { write: true, create: true });
+    const huge = await Deno.open(join(plugins, "folder_huge/data.ts"), { write: true });
     await huge.truncate(64 << 20);
     huge.close();
     await Deno.mkdir(join(plugins, "folder_many/junk"));
