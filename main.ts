@@ -245,7 +245,6 @@ async function startBroker(
   const buzzer = new BuzzerPlayer(hal.buzzer, emitter, { minIntervalMs: config.buzzer.min_interval_ms });
   const { perms, path: permsPath } = await permissionsFor(source);
   logs.log("info", "broker", `permissions from ${permsPath ?? "nowhere: plugins get no hardware"}`);
-  const configured = new Set(Object.keys(config.plugins));
   const plugins = new PluginHost({
     pluginsDir: pluginsDir(),
     sdkDir: join(pluginsDir(), "sdk"),
@@ -257,8 +256,8 @@ async function startBroker(
         enabled: p.enabled,
         cadence_seconds: p.cadence_seconds,
         priority: p.priority,
-        // A plugin that is neither first-party nor named in config gets a process of its own.
-        isolation: configured.has(id) || FIRST_PARTY.has(id) ? p.isolation : "process",
+        // Only an explicit `isolation = "shared"` moves a third-party plugin into the shared sandbox.
+        isolation: config.plugins[id]?.isolation ?? (FIRST_PARTY.has(id) ? "shared" : "process"),
         deadline_ms: p.deadline_ms,
         memory_mb: p.memory_mb,
         settings: { ...deviceSettings(config, id), ...p.settings },
@@ -273,6 +272,8 @@ async function startBroker(
     emit: storage.watchPluginState(emitter),
     stateDir: join(stateDir(config), "plugins"),
     watch: true,
+    // A delegated cgroup v2 folder (systemd Delegate=yes) lets the kernel enforce memory_mb.
+    cgroupDir: Deno.env.get("HARVESTER_CGROUP_DIR"),
   });
   const broker = new Broker({
     node,

@@ -11,6 +11,7 @@ import type { BenchRow } from "./row.ts";
 const MODULES = [
   "i2c_read",
   "capability_call",
+  "budgets",
   "events",
   "shm",
   "scheduler",

@@ -98,7 +98,8 @@ export const DOCS: Record<string, string> = {
   "plugins.<id>.cadence_seconds": "Poll period, overriding the manifest's.",
   "plugins.<id>.priority":
     "Scheduling priority 0..1, overriding the manifest's; above 0.8 is never deferred.",
-  "plugins.<id>.isolation": '"shared" (one sandbox process for several plugins) or "process" (its own).',
+  "plugins.<id>.isolation":
+    '"shared" (one sandbox process with the first-party plugins) or "process" (its own); unset: first-party plugins share, every other plugin gets its own process.',
   "plugins.<id>.deadline_ms": "Longest a poll may take before it counts as hung.",
   "plugins.<id>.memory_mb": "Memory limit of the plugin's sandbox.",
   "plugins.<id>.settings": "Plugin-specific settings, passed to the plugin as they are.",

@@ -201,7 +201,8 @@ export const pluginSchema = table({
   cadence_seconds: num({ min: 0.1, max: MAX_TIMER_SECONDS }).optional(),
   /** Overrides the manifest's priority; above 0.8 is never deferred. */
   priority: num({ min: 0, max: 1 }).optional(),
-  isolation: oneOf(["shared", "process"]).default("shared"),
+  /** Unset: first-party plugins share one sandbox, every other plugin gets its own process. */
+  isolation: oneOf(["shared", "process"]).optional(),
   deadline_ms: num({ min: 1, max: MAX_TIMER_MS, int: true }).optional(),
   memory_mb: num({ min: 8, int: true }).optional(),
   settings: z.record(z.string(), z.unknown(), { error: "must be a table" }).default({}),
@@ -312,7 +313,8 @@ export function defaultConfig(): Config {
  * ```
  */
 export function pluginConfig(config: Config, id: string): PluginConfig {
-  return Object.hasOwn(config.plugins, id)
+  const p = Object.hasOwn(config.plugins, id)
     ? config.plugins[id]
     : validate(pluginSchema, {}, "built-in defaults");
+  return { ...p, isolation: p.isolation ?? "shared" };
 }

@@ -223,7 +223,9 @@ export class Broker {
     for (const id of o.plugins.ids()) {
       plugins[id] = { id, ...o.plugins.status(id), scheduler: states[id] ?? null };
     }
-    const anima = readings[`${o.node}:anima`]?.values;
+    // Identity comes only from the plugin that owns it, never from a reading another plugin named "anima".
+    const own = readings[`${o.node}:anima`];
+    const anima = own?.plugin === "anima" ? own.values : undefined;
     const fb = o.oled?.() ?? null;
     return {
       timestamp: new Date(now).toISOString(),

@@ -233,6 +233,25 @@ Deno.test("Broker run: a failing plugin is logged and the others keep producing"
   }
 });
 
+Deno.test("Broker snapshot: the identity comes only from anima's own reading", async () => {
+  const r = rig();
+  r.runtime.manifests.set("evil", manifest("evil", ["poll"]));
+  const poll = r.runtime.poll.bind(r.runtime);
+  r.runtime.poll = (id) =>
+    id === "evil" ? Promise.resolve([{ sensor: "anima", values: { name: "pwned", warmth: 1 } }]) : poll(id);
+  await r.broker.start();
+  try {
+    await r.scheduler().run("evil", { kind: "cadence", priority: 0.5 });
+    const snap = r.broker.snapshot();
+    assert.equal(snap.identity, null);
+    assert.equal(snap.anima, null);
+    await r.scheduler().run("anima", { kind: "cadence", priority: 0.5 });
+    assert.equal(r.broker.snapshot().identity?.name, "Lumen");
+  } finally {
+    await r.broker.stop();
+  }
+});
+
 Deno.test("Broker.handle() executes commands and reports failures as results", async () => {
   const r = rig();
   await r.broker.start();

@@ -4,6 +4,8 @@
  * @module
  */
 
+import { lineFormatter, type LogRecord } from "./log_format.ts";
+
 export type LogLevel = "debug" | "info" | "warn" | "error";
 
 /** One log line. */
@@ -16,11 +18,18 @@ export interface LogLine {
 
 const RANK: Record<LogLevel, number> = { debug: 0, info: 1, warn: 2, error: 3 };
 
-import { lineFormatter, type LogRecord } from "./log_format.ts";
+// deno-lint-ignore no-control-regex
+const CONTROL = /[\u0000-\u001f\u007f-\u009f\u2028\u2029]/g;
+const escape = (s: string) =>
+  s.replace(CONTROL, (c) => c === "\n" ? "\\n" : `\\u${c.charCodeAt(0).toString(16).padStart(4, "0")}`);
 
-/** Bounded ring of log lines. */
+/**
+ * Bounded ring of log lines. When full, the line evicted is the oldest of the source holding the
+ * most lines: one chatty source cannot push the host's or its neighbours' lines out.
+ */
 export class LogRing {
   readonly #lines: (LogLine & { seq: number })[] = [];
+  readonly #perSource = new Map<string, number>();
   #seq = 0;
   readonly #capacity: number;
   readonly #echoLevel: number;
@@ -48,15 +57,30 @@ export class LogRing {
     const line = {
       ts: new Date().toISOString(),
       level,
-      source,
-      message: String(message).slice(0, 2000),
+      source: escape(String(source).slice(0, 64)),
+      message: (" " + escape(String(message).slice(0, 2000))).slice(1),
       seq: ++this.#seq,
     };
     this.#lines.push(line);
-    if (this.#lines.length > this.#capacity) this.#lines.splice(0, this.#lines.length - this.#capacity);
+    this.#perSource.set(line.source, (this.#perSource.get(line.source) ?? 0) + 1);
+    while (this.#lines.length > this.#capacity) this.#evict();
     if (RANK[level] >= this.#echoLevel) {
       this.#echo(this.#format(line));
     }
+  }
+
+  /** Drop the oldest line of the source with the most lines. */
+  #evict(): void {
+    let top = "";
+    let most = -1;
+    for (const [source, n] of this.#perSource) {
+      if (n > most) [top, most] = [source, n];
+    }
+    const i = this.#lines.findIndex((l) => l.source === top);
+    const [gone] = this.#lines.splice(i, 1);
+    const left = (this.#perSource.get(gone.source) ?? 1) - 1;
+    if (left > 0) this.#perSource.set(gone.source, left);
+    else this.#perSource.delete(gone.source);
   }
 
   /** The newest `limit` lines, oldest first. */

@@ -31,3 +31,23 @@ Deno.test("LogRing echoes lines at or above its level", () => {
   assert.equal(echoed.length, 1);
   assert.match(echoed[0], /error \[b\] loud$/);
 });
+
+Deno.test("LogRing keeps each source a fair share: a flood evicts its own lines first", () => {
+  const ring = new LogRing({ capacity: 10, echo: null });
+  ring.log("info", "broker", "host line");
+  ring.log("info", "good", "neighbour line");
+  for (let i = 0; i < 1000; i++) ring.log("info", "evil", `flood ${i}`);
+  const lines = ring.lines();
+  assert.equal(lines.length, 10);
+  assert.deepEqual(lines.slice(0, 2).map((l) => l.source), ["broker", "good"]);
+  assert.equal(lines.at(-1)?.message, "flood 999");
+});
+
+Deno.test("LogRing escapes line breaks and control characters so one call is one line", () => {
+  const echoed: string[] = [];
+  const ring = new LogRing({ echo: (l) => echoed.push(l) });
+  ring.log("info", "p\n[broker]", "a\n2026-01-01T00:00:00Z error [broker] forged\u001b[2J");
+  assert.equal(echoed.length, 1);
+  assert.ok(!echoed[0].includes("\n") && !echoed[0].includes("\u001b"), echoed[0]);
+  assert.match(ring.lines()[0].message, /^a\\n2026/);
+});

@@ -10,12 +10,19 @@ export interface BackoffOptions {
   baseMs: number;
   /** Largest delay in ms (default 60000). */
   capMs: number;
-  /** Consecutive failures that put a plugin in quarantine (default 5). */
+  /** Failures within `windowMs` that put a plugin in quarantine (default 5). */
   maxFailures: number;
+  /** The window failures are counted in (default 10 minutes). */
+  windowMs: number;
 }
 
-/** Defaults from the design: 1 s doubling to 60 s, quarantine after 5 failures in a row. */
-export const DEFAULT_BACKOFF: BackoffOptions = { baseMs: 1000, capMs: 60_000, maxFailures: 5 };
+/** Defaults from the design: 1 s doubling to 60 s, quarantine after 5 failures in 10 minutes. */
+export const DEFAULT_BACKOFF: BackoffOptions = {
+  baseMs: 1000,
+  capMs: 60_000,
+  maxFailures: 5,
+  windowMs: 600_000,
+};
 
 /**
  * Delay before the restart that follows the `failures`-th consecutive failure.

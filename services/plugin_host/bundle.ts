@@ -9,6 +9,7 @@ import { dirname, join, relative, resolve, sep as SEPARATOR } from "node:path";
 import { fileURLToPath as fromFileUrl } from "node:url";
 import { PluginError } from "./errors.ts";
 import { verifyBundle } from "./verify.ts";
+import { MemoryGuard } from "./memory_guard.ts";
 
 /** Where a plugin lives and what it may import. */
 export interface BundleInput {
@@ -20,7 +21,53 @@ export interface BundleInput {
   main: string;
   /** The SDK folder, the only place outside `dir` a plugin may import from. */
   sdkDir: string;
+  /** Time each tool run may take (default 60 s). */
+  timeoutMs?: number;
+  /** Resident memory each tool run may use in MiB (default 512). */
+  memoryMb?: number;
+  /** Aborting kills the tool runs (the host is stopping). */
+  signal?: AbortSignal;
 }
+
+/** Limits of one resolver or bundler run. */
+interface RunLimits {
+  timeoutMs?: number;
+  memoryMb?: number;
+  signal?: AbortSignal;
+}
+
+/** Resolver/bundler runs at once in this process: a board does not bundle forty plugins at a time. */
+const CONCURRENT_RUNS = 2;
+let running = 0;
+const queue: (() => void)[] = [];
+
+/** Wait for a run slot (or the abort); returns the release function. */
+async function slot(signal?: AbortSignal): Promise<() => void> {
+  while (running >= CONCURRENT_RUNS) {
+    if (signal?.aborted) throw new Error("the host is stopping");
+    await new Promise<void>((resolve) => {
+      const wake = () => {
+        signal?.removeEventListener("abort", wake);
+        const i = queue.indexOf(wake);
+        if (i >= 0) queue.splice(i, 1);
+        resolve();
+      };
+      queue.push(wake);
+      signal?.addEventListener("abort", wake);
+    });
+  }
+  running++;
+  let released = false;
+  return () => {
+    if (released) return;
+    released = true;
+    running--;
+    queue.shift()?.();
+  };
+}
+
+/** Most bytes read from a tool's stdout (`deno info --json` of a plugin) and stderr. */
+const MAX_TOOL_OUTPUT = 4 << 20;
 
 /** Flags that keep the resolver and bundler from loading anything but local files. */
 const OFFLINE = ["--no-remote", "--no-npm", "--no-config", "--no-lock"];
@@ -37,17 +84,100 @@ interface InfoModule {
   dependencies?: InfoDependency[];
 }
 
-async function run(args: string[], cwd: string): Promise<{ ok: boolean; stdout: string; stderr: string }> {
-  const out = await new Deno.Command(Deno.execPath(), {
+/**
+ * Run a Deno tool with a deadline, a resident-memory limit and bounded output.
+ *
+ * @throws {Error} `took longer than …`, `used more than … MB`, `wrote more than … bytes` or
+ *   `the host is stopping` when the run was killed
+ */
+async function run(
+  args: string[],
+  cwd: string,
+  limits: RunLimits = {},
+): Promise<{ ok: boolean; stdout: string; stderr: string }> {
+  const timeoutMs = limits.timeoutMs ?? 60_000;
+  const memoryMb = limits.memoryMb ?? 512;
+  const release = await slot(limits.signal);
+  try {
+    return await runNow(args, cwd, timeoutMs, memoryMb, limits.signal);
+  } finally {
+    release();
+  }
+}
+
+async function runNow(
+  args: string[],
+  cwd: string,
+  timeoutMs: number,
+  memoryMb: number,
+  signal: AbortSignal | undefined,
+): Promise<{ ok: boolean; stdout: string; stderr: string }> {
+  if (signal?.aborted) throw new Error("the host is stopping");
+  const child = new Deno.Command(Deno.execPath(), {
     args,
     cwd,
     stdin: "null",
     stdout: "piped",
     stderr: "piped",
     env: { DENO_NO_UPDATE_CHECK: "1", NO_COLOR: "1" },
-  }).output();
-  const dec = new TextDecoder();
-  return { ok: out.success, stdout: dec.decode(out.stdout), stderr: dec.decode(out.stderr) };
+  }).spawn();
+  let killed: string | undefined;
+  const kill = (why: string) => {
+    killed ??= why;
+    try {
+      child.kill("SIGKILL");
+    } catch { /* already gone */ }
+  };
+  const timer = setTimeout(() => kill(`took longer than ${timeoutMs} ms`), timeoutMs);
+  const onAbort = () => kill("the host is stopping");
+  signal?.addEventListener("abort", onAbort);
+  const guard = new MemoryGuard(child.pid, {
+    limitBytes: memoryMb * 1024 * 1024,
+    onExceeded: () => kill(`used more than ${memoryMb} MB`),
+  });
+  try {
+    const [stdout, stderr, status] = await Promise.all([
+      readBounded(child.stdout, () => kill(`wrote more than ${MAX_TOOL_OUTPUT} bytes`)),
+      readBounded(child.stderr, () => {}),
+      child.status,
+    ]);
+    if (killed) throw new Error(killed);
+    return { ok: status.success, stdout, stderr };
+  } finally {
+    clearTimeout(timer);
+    guard.stop();
+    signal?.removeEventListener("abort", onAbort);
+  }
+}
+
+/** Read a stream up to {@link MAX_TOOL_OUTPUT} bytes; past it, call `over` and discard the rest. */
+async function readBounded(stream: ReadableStream<Uint8Array>, over: () => void): Promise<string> {
+  const parts: Uint8Array[] = [];
+  let size = 0;
+  for await (const chunk of stream) {
+    if (size + chunk.length > MAX_TOOL_OUTPUT) {
+      over();
+      continue;
+    }
+    parts.push(chunk);
+    size += chunk.length;
+  }
+  const all = new Uint8Array(size);
+  let o = 0;
+  for (const p of parts) {
+    all.set(p, o);
+    o += p.length;
+  }
+  return new TextDecoder().decode(all);
+}
+
+/** Run a tool for a plugin; a killed run is that plugin's bundling error. */
+async function runFor(id: string, args: string[], cwd: string, limits: RunLimits) {
+  try {
+    return await run(args, cwd, limits);
+  } catch (e) {
+    throw new PluginError(id, `Cannot bundle plugin "${id}": ${args[0]} ${(e as Error).message}`);
+  }
 }
 
 function inside(path: string, root: string): boolean {
@@ -103,22 +233,27 @@ export async function bundlePlugin(input: BundleInput): Promise<string> {
       `Cannot bundle plugin "${id}": main "${input.main}" is outside the plugin folder`,
     );
   }
-  await checkGraph(id, dir, sdk, entry);
+  await checkGraph(id, dir, sdk, entry, input);
   const outDir = await Deno.makeTempDir({ prefix: "harvester-bundle-" });
   try {
     const out = join(outDir, "bundle.js");
-    const r = await run([
-      "bundle",
-      "--quiet",
-      ...OFFLINE,
-      "--platform",
-      "deno",
-      "--format",
-      "esm",
-      "-o",
-      out,
-      entry,
-    ], dir);
+    const r = await runFor(
+      id,
+      [
+        "bundle",
+        "--quiet",
+        ...OFFLINE,
+        "--platform",
+        "deno",
+        "--format",
+        "esm",
+        "-o",
+        out,
+        entry,
+      ],
+      dir,
+      input,
+    );
     if (!r.ok) {
       throw new PluginError(id, `Cannot bundle plugin "${id}": ${firstLines(r.stderr, dir)}`);
     }
@@ -130,8 +265,14 @@ export async function bundlePlugin(input: BundleInput): Promise<string> {
   }
 }
 
-async function checkGraph(id: string, dir: string, sdk: string, entry: string): Promise<void> {
-  const r = await run(["info", "--json", ...OFFLINE, entry], dir);
+async function checkGraph(
+  id: string,
+  dir: string,
+  sdk: string,
+  entry: string,
+  limits: RunLimits,
+): Promise<void> {
+  const r = await runFor(id, ["info", "--json", ...OFFLINE, entry], dir, limits);
   if (!r.ok) throw new PluginError(id, `Cannot resolve plugin "${id}": ${firstLines(r.stderr, dir)}`);
   const graph = JSON.parse(r.stdout) as { modules: InfoModule[] };
   const roots = [dir, sdk];

@@ -12,6 +12,9 @@ import type { GpioOutputLine, Hal, Rgb } from "../../hal/mod.ts";
 import type { EventSink } from "../events/event.ts";
 import type { EffectiveGrant } from "./grant.ts";
 import type { StateStore } from "./state_store.ts";
+import { Budget } from "./budget.ts";
+import type { RateBudget } from "./budget.ts";
+import { cleanText } from "./log_text.ts";
 import { DEFAULT_THROTTLE, Throttle } from "./throttle.ts";
 import type { ThrottleLimits } from "./throttle.ts";
 
@@ -42,7 +45,16 @@ export interface CapabilityBrokerOptions {
   limits?: ThrottleLimits;
   /** Most `plugin.denied` events per plugin per second (the rest are counted into the next one). */
   deniedPerSecond?: number;
+  /** Log lines per plugin (default 20/s, burst 200); the rest are dropped and counted. */
+  logBudget?: RateBudget;
+  /** Time without refusals that ends a flood episode (default 10 s). */
+  floodQuietMs?: number;
 }
+
+/** Default log budget of one plugin. */
+export const DEFAULT_LOG_BUDGET: RateBudget = { perSecond: 20, burst: 200 };
+/** Longest method name or argument a refusal echoes back. */
+const MAX_ECHO = 64;
 
 const BUZZER_PATTERNS = ["single", "triple", "long"];
 const LOG_LEVELS = ["debug", "info", "warn", "error"] as const;
@@ -63,7 +75,9 @@ export class CapabilityBroker {
   readonly #o: CapabilityBrokerOptions;
   readonly #throttles = new Map<string, Throttle>();
   readonly #denied = new Map<string, { windowStart: number; count: number; suppressed: number }>();
-  readonly #floodReported = new Map<string, number>();
+  /** Last refusal per plugin and kind (`calls`, `logs`): a new episode after a quiet time. */
+  readonly #floodLast = new Map<string, number>();
+  readonly #logBudgets = new Map<string, Budget>();
   readonly #outputs = new Map<string, GpioOutputLine>();
 
   constructor(options: CapabilityBrokerOptions) {
@@ -86,6 +100,11 @@ export class CapabilityBroker {
     args: unknown[],
     wantsReply = true,
   ): Promise<unknown> {
+    method = cleanText(String(method), MAX_ECHO);
+    if (method === "log" || method === "log.dropped") {
+      this.#log(target.id, method, Array.isArray(args) ? args : []);
+      return null;
+    }
     const throttle = this.#throttle(target.id);
     const refused = throttle.acquire(wantsReply);
     if (refused) throw this.#flood(target.id, method, refused);
@@ -100,7 +119,8 @@ export class CapabilityBroker {
   forget(plugin: string): void {
     this.#throttles.delete(plugin);
     this.#denied.delete(plugin);
-    this.#floodReported.delete(plugin);
+    this.#logBudgets.delete(plugin);
+    for (const k of ["calls", "logs"]) this.#floodLast.delete(`${k}:${plugin}`);
   }
 
   /** Release GPIO lines held for plugins. */
@@ -123,12 +143,15 @@ export class CapabilityBroker {
     const detail = why === "rate"
       ? `more than ${limits.perSecond} capability calls per second`
       : `more than ${limits.maxInFlight} capability calls in flight`;
-    const now = this.#o.now();
-    const last = this.#floodReported.get(plugin) ?? -Infinity;
-    if (now - last >= 1000) {
-      this.#floodReported.set(plugin, now);
+    if (this.#newEpisode("calls", plugin)) {
       const refused = this.#throttle(plugin).takeRefused();
-      this.#o.emit.emit("plugin.flood", { plugin, capability: method, reason: detail, refused });
+      this.#o.emit.emit("plugin.flood", {
+        plugin,
+        kind: "calls",
+        capability: method,
+        reason: detail,
+        refused,
+      });
     }
     return new CapabilityError(
       method.split(".")[0],
@@ -137,9 +160,55 @@ export class CapabilityBroker {
     );
   }
 
+  /** True when this refusal starts a new flood episode (none in the last quiet time). */
+  #newEpisode(kind: string, plugin: string): boolean {
+    const now = this.#o.now();
+    const key = `${kind}:${plugin}`;
+    const last = this.#floodLast.get(key) ?? -Infinity;
+    this.#floodLast.set(key, now);
+    return now - last >= (this.#o.floodQuietMs ?? 10_000);
+  }
+
+  /** A log line within the plugin's budget reaches the log; the rest are dropped and counted. */
+  #log(plugin: string, method: string, a: unknown[]): void {
+    let b = this.#logBudgets.get(plugin);
+    if (!b) {
+      b = new Budget(this.#o.logBudget ?? DEFAULT_LOG_BUDGET, this.#o.now, this.#o.floodQuietMs ?? 10_000);
+      this.#logBudgets.set(plugin, b);
+    }
+    // `log.dropped` comes from the sandbox: lines it dropped before they crossed.
+    let take;
+    if (method === "log.dropped") {
+      const n = Math.max(0, Math.min(1e9, Math.floor(Number(a[0]) || 0)));
+      if (n === 0) return;
+      take = b.drop(n);
+    } else take = b.take();
+    if (take === "ok") {
+      const level = LOG_LEVELS.includes(a[0] as never) ? a[0] as typeof LOG_LEVELS[number] : "info";
+      this.#o.services.log(plugin, level, cleanText(String(a[1]), 2000));
+      return;
+    }
+    if (take === "new-episode") {
+      const limits = this.#o.logBudget ?? DEFAULT_LOG_BUDGET;
+      this.#o.emit.emit("plugin.flood", {
+        plugin,
+        kind: "logs",
+        reason: `more than ${limits.perSecond} log lines per second (burst ${limits.burst})`,
+        dropped: b.dropped,
+      });
+    }
+  }
+
+  /** Log lines dropped so far for a plugin (over budget, here or in its sandbox). */
+  logsDropped(plugin: string): number {
+    return this.#logBudgets.get(plugin)?.dropped ?? 0;
+  }
+
   /** Refuse: an event (rate-limited per plugin, never silent) and the error for the plugin. */
   #deny(target: CapabilityTarget, capability: string, argument: string, inWorld: boolean): CapabilityError {
     const plugin = target.id;
+    argument = cleanText(argument, MAX_ECHO);
+    capability = cleanText(capability, MAX_ECHO);
     const why = inWorld ? "not allowed by config/permissions.toml" : "not imported by its manifest world";
     const now = this.#o.now();
     const d = this.#denied.get(plugin) ?? { windowStart: now, count: 0, suppressed: 0 };
@@ -174,11 +243,6 @@ export class CapabilityBroker {
     const { hal } = this.#o.services;
     const g = t.grant;
     switch (method) {
-      case "log": {
-        const level = LOG_LEVELS.includes(a[0] as never) ? a[0] as typeof LOG_LEVELS[number] : "info";
-        this.#o.services.log(t.id, level, String(a[1]).slice(0, 2000));
-        return null;
-      }
       case "i2c.bind": {
         const addr = int(method, "address", a[0], 0, 0x7f);
         this.#require(t, "i2c", "i2c", g.i2c.includes(addr), hex(addr));

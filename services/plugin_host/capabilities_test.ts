@@ -156,3 +156,48 @@ Deno.test("CapabilityBroker state.get tells a missing key from a stored null", a
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+Deno.test("CapabilityBroker echoes a refused call's method and argument cut short", async () => {
+  using s = setup();
+  const huge = "i2c." + "x".repeat(1 << 20);
+  await assert.rejects(s.caps.handle(s.target, huge, []), CapabilityError);
+  await assert.rejects(
+    s.caps.handle(s.target, "buzzer.beep", ["y".repeat(1 << 20)]),
+    (e: Error) => e instanceof CapabilityError && e.message.length < 300,
+  );
+  const denied = s.events.filter((e) => e.type === "plugin.denied");
+  assert.equal(denied.length, 2);
+  for (const e of denied) {
+    assert.ok(JSON.stringify(e.data).length < 400, `event of ${JSON.stringify(e.data).length} characters`);
+  }
+});
+
+Deno.test("CapabilityBroker budgets log lines per plugin: one plugin.flood per episode, the rest counted", async () => {
+  let now = 0;
+  const lines: string[] = [];
+  const events: { type: string; data: Record<string, unknown> }[] = [];
+  const caps = new CapabilityBroker({
+    services: {
+      hal: {} as never,
+      leds: { count: 0, set: () => {} },
+      buzzer: { play: () => Promise.resolve() },
+      log: (_p, _l, m) => void lines.push(m),
+    },
+    emit: { emit: (type, data = {}) => void events.push({ type, data }) },
+    now: () => now,
+    logBudget: { perSecond: 10, burst: 5 },
+    floodQuietMs: 1000,
+  });
+  const t: CapabilityTarget = { id: "p", grant: effectiveGrant(["log"], emptyGrant()), settings: {} };
+  for (let i = 0; i < 50; i++) await caps.handle(t, "log", ["info", `a\nb ${i}`], false);
+  assert.equal(lines.length, 5);
+  assert.equal(lines[0], "a\\nb 0");
+  now = 500; // 5 tokens back, same episode
+  for (let i = 0; i < 50; i++) await caps.handle(t, "log", ["info", "x"], false);
+  assert.equal(lines.length, 10);
+  assert.equal(events.filter((e) => e.type === "plugin.flood").length, 1);
+  assert.equal(caps.logsDropped("p"), 90);
+  now = 5000; // quiet for longer than floodQuietMs: a new episode
+  for (let i = 0; i < 50; i++) await caps.handle(t, "log", ["info", "x"], false);
+  assert.equal(events.filter((e) => e.type === "plugin.flood").length, 2);
+});

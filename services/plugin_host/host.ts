@@ -6,7 +6,8 @@
  *
  * @module
  */
-import { join, relative } from "node:path";
+import { dirname, join, relative, resolve } from "node:path";
+import { fileURLToPath } from "node:url";
 import type { PluginManifest, Reading } from "../../plugins/sdk/mod.ts";
 import type { PluginRunStatus } from "../shm/snapshot.ts";
 import type { EventSink } from "../events/event.ts";
@@ -18,12 +19,20 @@ import type { HostServices } from "./capabilities.ts";
 import { PluginError } from "./errors.ts";
 import { effectiveGrant } from "./grant.ts";
 import type { EffectiveGrant, PluginGrant } from "./grant.ts";
+import { cleanText, isReservedId, PathRedactor } from "./log_text.ts";
 import { readManifest } from "./manifest.ts";
+import { clampManifest, DEFAULT_MANIFEST_POLICY } from "./clamp.ts";
+import type { ManifestPolicy } from "./clamp.ts";
+import { checkReadings } from "./readings.ts";
+import { checkPluginFolder, DEFAULT_FOLDER_LIMITS } from "./folder_check.ts";
+import type { FolderLimits } from "./folder_check.ts";
+import type { ReadingLimits } from "./readings.ts";
 import type { CallName } from "./protocol.ts";
-import { SandboxProcess } from "./sandbox.ts";
+import { RUNTIME_ALLOWANCE_MB, SandboxProcess } from "./sandbox.ts";
 import type { SandboxExit } from "./sandbox.ts";
 import { StateStore } from "./state_store.ts";
 import type { ThrottleLimits } from "./throttle.ts";
+import type { RateBudget } from "./budget.ts";
 
 /** `[plugins.<id>]` as the host needs it. */
 export interface PluginSettings {
@@ -72,8 +81,22 @@ export interface PluginHostOptions {
   defaultMemoryMb?: number;
   /** Heap cap of the shared sandbox (default 256 MiB). */
   sharedMemoryMb?: number;
+  /** A cgroup v2 folder the host may create sandbox cgroups in (kernel-enforced `memory.max`). */
+  cgroupDir?: string;
+  /** Bounds of a plugin folder, checked before any tool reads it. */
+  folderLimits?: Partial<FolderLimits>;
+  /** Time and resident memory one resolver/bundler run may take (default 60 s, 512 MiB). */
+  bundleLimits?: { timeoutMs?: number; memoryMb?: number };
+  /** Longest `start()` waits for plugins to load; slower ones keep loading (default 30 s). */
+  startBudgetMs?: number;
   /** Quiet time after the last file event before rescanning (default 150 ms). */
   watchDebounceMs?: number;
+  /** Bounds of the readings one plugin makes the broker hold (see readings.ts). */
+  readingLimits?: Partial<ReadingLimits>;
+  /** Log lines per plugin (rate and burst; default 20/s, burst 200). */
+  logBudget?: RateBudget;
+  /** What a manifest may grant itself without config (priority, cadence, deadline, field sizes). */
+  manifestPolicy?: Partial<ManifestPolicy>;
 }
 
 /** What {@link PluginHost.status} returns. */
@@ -112,7 +135,10 @@ interface Entry {
   settings: Record<string, unknown>;
   status: PluginRunStatus;
   restarts: number;
+  /** Failures within the backoff window. */
   failures: number;
+  /** When those failures happened (monotonic ms, at most `maxFailures` kept). */
+  failureTimes: number[];
   lastError: string | null;
   lastErrorAt: string | null;
   lastPollAt: string | null;
@@ -122,6 +148,8 @@ interface Entry {
   generation: number;
   /** Checked bundle, reused by restarts (a reload makes a new entry). */
   code?: string;
+  /** Sensor ids it has published (bounded by the reading limits). */
+  sensors: Set<string>;
 }
 
 interface Group {
@@ -132,8 +160,9 @@ interface Group {
 }
 
 const DEFAULT_DEADLINE_MS = 2000;
-const MAX_READINGS = 64;
 const SHARED = "shared";
+/** The HARVESTER checkout (for redacting host paths out of plugin text). */
+const HOST_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), "../..");
 
 const realTimers: HostTimers = {
   setTimeout: (cb, ms) => setTimeout(cb, ms),
@@ -157,6 +186,8 @@ const realTimers: HostTimers = {
 export class PluginHost {
   readonly #o: PluginHostOptions;
   readonly #now: () => number;
+  /** Monotonic ms (the injected clock in tests). */
+  readonly #mono: () => number;
   readonly #timers: HostTimers;
   readonly #backoff: BackoffOptions;
   readonly #caps: CapabilityBroker;
@@ -172,22 +203,52 @@ export class PluginHost {
   #rescanning: Promise<void> = Promise.resolve();
   #sdkFingerprint = "";
   readonly #starts = new Set<Promise<void>>();
+  readonly #paths: PathRedactor;
+  /** Aborted at stop: kills every resolver and bundler still running. */
+  #abort = new AbortController();
+  /** Plugins with an add or reload in progress (discovery never waits for one of them). */
+  readonly #busy = new Set<string>();
 
   constructor(options: PluginHostOptions) {
     this.#o = options;
     this.#now = options.clock ? () => options.clock!.now() : () => Date.now();
+    this.#mono = options.clock ? () => options.clock!.now() : () => performance.now();
     this.#timers = options.timers ?? realTimers;
     this.#backoff = { ...DEFAULT_BACKOFF, ...options.backoff };
+    this.#paths = new PathRedactor({
+      "<plugins>": resolve(options.pluginsDir),
+      "<sdk>": resolve(options.sdkDir),
+      "<state>": resolve(options.stateDir),
+      "<harvester>": HOST_ROOT,
+      "<cwd>": Deno.cwd(),
+    });
     this.#caps = new CapabilityBroker({
-      services: options.services,
+      services: { ...options.services, log: (plugin, level, message) => this.#log(plugin, level, message) },
       emit: options.emit,
       // Rate limits run on the monotonic clock: a wall-clock step must not open or shut them.
       now: options.clock ? this.#now : () => performance.now(),
       limits: options.limits,
+      logBudget: options.logBudget,
     });
   }
 
-  /** Discover and start every plugin; resolves when each has loaded or failed. */
+  #trusted(id: string): boolean {
+    return this.#o.settings(id)?.isolation === SHARED;
+  }
+
+  /** Plugin-supplied text as the host passes it on: escaped, bounded, without host paths. */
+  #clean(text: string, max = 2000): string {
+    return this.#paths.redact(cleanText(text, max));
+  }
+
+  #log(source: string, level: "debug" | "info" | "warn" | "error", message: string): void {
+    this.#o.services.log(source, level, this.#clean(message));
+  }
+
+  /**
+   * Discover and start every plugin; resolves when each has loaded or failed, or when the start
+   * budget is spent (slower plugins keep loading in the background).
+   */
   async start(): Promise<void> {
     if (this.#running) throw new Error("Cannot start plugin host: already running");
     this.#running = true;
@@ -206,7 +267,28 @@ export class PluginHost {
     this.#bootstrap = await bootstrapBundle();
     this.#sdkFingerprint = await fingerprint(this.#o.sdkDir);
     const found = await this.#scan();
-    await Promise.all([...found].map(([id, fp]) => this.#add(id, fp)));
+    this.#abort = new AbortController();
+    // One slow plugin (a huge graph, a stuck bundler) delays start-up by at most the budget.
+    // Trusted (shared-sandbox) plugins first: bundling runs a few at a time.
+    const order = [...found].sort(([a], [b]) => Number(!this.#trusted(a)) - Number(!this.#trusted(b)));
+    let late = false;
+    const all = Promise.all(order.map(([id, fp]) =>
+      this.#track(this.#add(id, fp)).then(() => {
+        // Loaded after start() returned: tell the followers (the broker schedules it then).
+        if (late && this.#running) this.#notify({ kind: "added", id });
+      })
+    ));
+    let budget: ReturnType<typeof setTimeout> | undefined;
+    await Promise.race([
+      all,
+      new Promise<void>((r) =>
+        budget = setTimeout(() => {
+          late = true;
+          r();
+        }, this.#o.startBudgetMs ?? 30_000)
+      ),
+    ]);
+    clearTimeout(budget);
     this.#flushTimer = this.#timers.setInterval(
       () => void this.persistState(),
       this.#o.stateFlushMs ?? 300_000,
@@ -218,6 +300,7 @@ export class PluginHost {
   async stop(): Promise<void> {
     if (!this.#running) return;
     this.#running = false;
+    this.#abort.abort();
     this.#watcher?.close();
     await this.#watchLoop;
     if (this.#debounce !== undefined) clearTimeout(this.#debounce);
@@ -272,12 +355,17 @@ export class PluginHost {
     const value = await this.#call(e, "poll", []);
     let readings: Reading[];
     try {
-      readings = validateReadings(id, value);
+      readings = checkReadings(value, {
+        plugin: id,
+        plugins: this.#entries.keys(),
+        sensors: e.sensors,
+        now: Date.now(),
+        limits: this.#o.readingLimits,
+      });
     } catch (err) {
       this.#fail(e, (err as Error).message, "pause");
       throw err;
     }
-    e.failures = 0;
     e.lastPollAt = new Date(this.#now()).toISOString();
     return readings;
   }
@@ -382,18 +470,40 @@ export class PluginHost {
       status: "starting",
       restarts: 0,
       failures: 0,
+      failureTimes: [],
       lastError: null,
       lastErrorAt: null,
       lastPollAt: null,
       fingerprint: fp,
       generation: 0,
+      sensors: new Set(),
     };
     this.#entries.set(id, e);
+    if (isReservedId(id)) {
+      this.#quarantine(e, `Cannot load plugin "${id}": the name is reserved for the host`);
+      return;
+    }
+    // Before any tool opens a file in it: no FIFO, device, socket, escaping symlink or huge file.
+    const bad = await checkPluginFolder(dir, { ...DEFAULT_FOLDER_LIMITS, ...this.#o.folderLimits });
+    if (bad) {
+      this.#quarantine(e, `Cannot load plugin "${id}": ${bad}`);
+      return;
+    }
     try {
       e.manifest = await readManifest(dir, id);
     } catch (err) {
       this.#quarantine(e, (err as Error).message);
       return;
+    }
+    const { manifest, clamps } = clampManifest(
+      e.manifest,
+      { ...DEFAULT_MANIFEST_POLICY, ...this.#o.manifestPolicy },
+      conf,
+    );
+    e.manifest = manifest;
+    if (clamps.length > 0) {
+      this.#o.emit.emit("plugin.clamped", { plugin: id, clamps });
+      this.#o.services.log(id, "warn", `manifest clamped by the host's policy: ${clamps.join("; ")}`);
     }
     e.deadlineMs = conf.deadline_ms ?? e.manifest.deadline_ms ?? DEFAULT_DEADLINE_MS;
     e.grant = effectiveGrant(e.manifest.world.imports, this.#o.grants(id));
@@ -428,6 +538,8 @@ export class PluginHost {
         dir: e.dir,
         main: e.manifest!.main ?? "mod.ts",
         sdkDir: this.#o.sdkDir,
+        ...this.#o.bundleLimits,
+        signal: this.#abort.signal,
       });
     } catch (err) {
       // A refused or broken bundle does not fix itself: quarantine until the files change.
@@ -472,6 +584,7 @@ export class PluginHost {
     const group = g;
     group.starting = SandboxProcess.spawn({
       memoryMb: group.memoryMb,
+      cgroupDir: this.#o.cgroupDir,
       bootstrap: this.#bootstrap,
       handlers: {
         capability: (plugin, method, args, wantsReply) => {
@@ -496,10 +609,10 @@ export class PluginHost {
         },
         exit: (info) => this.#sandboxExited(group, sb, info),
         stderr: (line) =>
-          this.#o.services.log(
+          this.#log(
             group.key === SHARED ? "sandbox:shared" : group.key.slice("process:".length),
             "warn",
-            line.slice(0, 2000),
+            line,
           ),
       },
     });
@@ -524,7 +637,11 @@ export class PluginHost {
       : info.busy.length > 0
       ? info.busy
       : members.map((e) => e.id);
-    const why = info.outOfMemory
+    const why = info.residentBytes !== undefined
+      ? `its sandbox ran out of memory (resident ${
+        Math.round(info.residentBytes / (1024 * 1024))
+      } MB over its limit of ${g.memoryMb + RUNTIME_ALLOWANCE_MB} MB)`
+      : info.outOfMemory
       ? `its sandbox ran out of memory (limit ${g.memoryMb} MB)`
       : info.killedFor
       ? `its sandbox was killed (${info.killedFor})`
@@ -541,7 +658,16 @@ export class PluginHost {
       e.status === "backoff" || e.status === "quarantined" || e.status === "stopped" ||
       e.status === "disabled"
     ) return;
-    e.failures++;
+    // Crash loops are counted in a window, not as a streak: one good poll between failures
+    // does not start the count over.
+    const t = this.#mono();
+    e.failureTimes.push(t);
+    while (e.failureTimes.length > 0 && t - e.failureTimes[0] > this.#backoff.windowMs) {
+      e.failureTimes.shift();
+    }
+    if (e.failureTimes.length > this.#backoff.maxFailures) e.failureTimes.shift();
+    e.failures = e.failureTimes.length;
+    message = this.#clean(message, 1000);
     e.lastError = message;
     e.lastErrorAt = new Date(this.#now()).toISOString();
     this.#o.emit.emit("plugin.error", { plugin: e.id, message, failures: e.failures });
@@ -573,6 +699,7 @@ export class PluginHost {
   }
 
   #quarantine(e: Entry, reason: string): void {
+    reason = this.#clean(reason, 1000);
     this.#clearRetry(e);
     e.generation++;
     e.status = "quarantined";
@@ -693,18 +820,35 @@ export class PluginHost {
     }
     for (const [id, fp] of found) {
       if (!this.#running) return;
+      if (this.#busy.has(id)) continue; // picked up by the next rescan once it is done
       const e = this.#entries.get(id);
       if (!e) {
-        await this.#add(id, fp);
-        this.#o.emit.emit("plugin.discovered", {
-          plugin: id,
-          version: this.#entries.get(id)?.manifest?.version ?? "",
+        this.#background(id, async () => {
+          await this.#add(id, fp);
+          this.#o.emit.emit("plugin.discovered", {
+            plugin: id,
+            version: this.#entries.get(id)?.manifest?.version ?? "",
+          });
+          this.#notify({ kind: "added", id });
         });
-        this.#notify({ kind: "added", id });
       } else if (e.fingerprint !== fp) {
-        await this.reload(id);
+        this.#background(id, () => this.reload(id));
       }
     }
+  }
+
+  /** Add or reload one plugin without holding up discovery of the others. */
+  #background(id: string, job: () => Promise<void>): void {
+    this.#busy.add(id);
+    void this.#track(
+      job().catch((err) =>
+        this.#o.emit.emit("error", {
+          source: "plugin_host",
+          plugin: id,
+          message: `Cannot load plugin "${id}": ${(err as Error).message}`,
+        })
+      ).finally(() => this.#busy.delete(id)),
+    );
   }
 }
 
@@ -714,6 +858,7 @@ async function fingerprint(dir: string): Promise<string> {
   const walk = async (d: string, depth: number) => {
     if (depth > 4 || parts.length > 500) return;
     for await (const f of Deno.readDir(d)) {
+      if (parts.length > 500) return;
       const p = join(d, f.name);
       if (f.isDirectory) await walk(p, depth + 1);
       else if (f.isFile) {
@@ -724,28 +869,4 @@ async function fingerprint(dir: string): Promise<string> {
   };
   await walk(dir, 0).catch(() => {});
   return parts.sort().join("|");
-}
-
-function validateReadings(id: string, value: unknown): Reading[] {
-  if (!Array.isArray(value)) {
-    throw new PluginError(id, `Cannot poll plugin "${id}": poll() returned no array`);
-  }
-  if (value.length > MAX_READINGS) {
-    throw new PluginError(
-      id,
-      `Cannot poll plugin "${id}": poll() returned ${value.length} readings, more than ${MAX_READINGS}`,
-    );
-  }
-  value.forEach((r, i) => {
-    if (typeof r !== "object" || r === null || typeof r.sensor !== "string" || r.sensor === "") {
-      throw new PluginError(id, `Cannot poll plugin "${id}": reading ${i} has no "sensor" string`);
-    }
-    if (typeof r.values !== "object" || r.values === null || Array.isArray(r.values)) {
-      throw new PluginError(
-        id,
-        `Cannot poll plugin "${id}": reading ${i} ("${r.sensor}") has no "values" object`,
-      );
-    }
-  });
-  return value as Reading[];
 }

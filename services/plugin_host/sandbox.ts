@@ -9,14 +9,17 @@ import { fileURLToPath as fromFileUrl } from "node:url";
 import { PluginError } from "./errors.ts";
 import type { EffectiveGrant } from "./grant.ts";
 import { LineDecoder, MAX_SANDBOX_LINE, toWireError } from "./protocol.ts";
+import { MemoryGuard, residentBytes } from "./memory_guard.ts";
 import type { CallName, FromSandbox, ToSandbox, WireError } from "./protocol.ts";
 
 /** How a sandbox process ended. */
 export interface SandboxExit {
   code: number;
   signal: string | null;
-  /** True when the V8 heap cap (`--max-old-space-size`) was hit. */
+  /** True when the V8 heap cap (`--max-old-space-size`) or the resident limit was hit. */
   outOfMemory: boolean;
+  /** Set when the resident limit ended it: the resident set seen, in bytes. */
+  residentBytes?: number;
   /** Why the broker killed it, when it did. */
   killedFor?: string;
   /** Plugins with a call or load in flight when it ended. */
@@ -44,7 +47,14 @@ export interface SandboxOptions {
   handlers: SandboxHandlers;
   /** Time allowed for the process to start and answer `init` (default 10 s). */
   startTimeoutMs?: number;
+  /** Resident limit in MiB (default `memoryMb` + {@link RUNTIME_ALLOWANCE_MB}). */
+  residentMb?: number;
+  /** A cgroup v2 folder the service may create a child cgroup in (kernel-enforced limit). */
+  cgroupDir?: string;
 }
+
+/** Resident memory the Deno runtime of a sandbox needs before any plugin code (about 50 MiB). */
+export const RUNTIME_ALLOWANCE_MB = 64;
 
 interface Waiter {
   plugin: string;
@@ -100,6 +110,9 @@ export class SandboxProcess {
   #strayWindow = 0;
   #strayCount = 0;
   #strayDropped = 0;
+  readonly #guard: MemoryGuard;
+  readonly #residentMb: number;
+  #residentKill?: number;
 
   private constructor(options: SandboxOptions) {
     this.#handlers = options.handlers;
@@ -113,6 +126,18 @@ export class SandboxProcess {
       clearEnv: true,
     }).spawn();
     this.#stdin = this.#child.stdin.getWriter();
+    this.#residentMb = options.residentMb ?? options.memoryMb + RUNTIME_ALLOWANCE_MB;
+    this.#guard = new MemoryGuard(this.#child.pid, {
+      limitBytes: this.#residentMb * 1024 * 1024,
+      cgroupDir: options.cgroupDir,
+      onExceeded: (rss) => {
+        if (!this.#alive || this.#killedFor !== undefined) return;
+        this.#residentKill = rss;
+        try {
+          this.#child.kill("SIGKILL");
+        } catch { /* already gone */ }
+      },
+    });
     this.#done = Promise.all([this.#readStdout(), this.#readStderr(), this.#child.status]).then((
       [, , status],
     ) => this.#ended(status));
@@ -239,14 +264,13 @@ export class SandboxProcess {
   }
 
   /** Resident memory of the process in bytes (from /proc), or null where unavailable. */
-  async rssBytes(): Promise<number | null> {
-    try {
-      const status = await Deno.readTextFile(`/proc/${this.pid}/status`);
-      const m = status.match(/^VmRSS:\s+(\d+)\s+kB/m);
-      return m ? Number(m[1]) * 1024 : null;
-    } catch {
-      return null;
-    }
+  rssBytes(): Promise<number | null> {
+    return residentBytes(this.pid);
+  }
+
+  /** Resident limit of the process in MiB. */
+  get residentLimitMb(): number {
+    return this.#residentMb;
   }
 
   #send(msg: ToSandbox): void {
@@ -354,9 +378,15 @@ export class SandboxProcess {
 
   #ended(status: Deno.CommandStatus): void {
     this.#alive = false;
+    const resident = this.#guard.exceeded && this.#killedFor === undefined;
+    this.#guard.stop();
     const busy = new Set<string>();
-    const oom = /out of memory|heap limit|Allocation failed/i.test(this.#stderrTail);
-    const why = this.#killedFor
+    const oom = resident || /out of memory|heap limit|Allocation failed/i.test(this.#stderrTail);
+    const why = resident
+      ? `its sandbox ran out of memory (resident ${
+        mib(this.#residentKill)
+      } over its limit of ${this.#residentMb} MB)`
+      : this.#killedFor
       ? `its sandbox was stopped (${this.#killedFor})`
       : oom
       ? `its sandbox ran out of memory (limit ${this.#memoryMb} MB)`
@@ -376,10 +406,15 @@ export class SandboxProcess {
       code: status.code,
       signal: status.signal,
       outOfMemory: oom && !this.#killedFor,
+      residentBytes: resident ? this.#residentKill ?? this.#residentMb * 1024 * 1024 : undefined,
       killedFor: this.#killedFor,
       busy: [...busy],
     });
   }
+}
+
+function mib(bytes: number | undefined): string {
+  return bytes === undefined ? "past" : `${Math.round(bytes / (1024 * 1024))} MB`;
 }
 
 function settle(w: Waiter, ok: boolean, value: unknown): void {

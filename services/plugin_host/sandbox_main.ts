@@ -8,7 +8,7 @@
  * @module
  */
 import { LineDecoder, MAX_BROKER_LINE, MAX_SANDBOX_LINE, toWireError } from "./protocol.ts";
-import type { FromSandbox, ToSandbox } from "./protocol.ts";
+import type { FromSandbox, ToSandbox, WireError } from "./protocol.ts";
 
 const encoder = new TextEncoder();
 const workers = new Map<string, Worker>();
@@ -16,9 +16,39 @@ let bootstrapUrl = "";
 /** Prefix of every protocol line (from `init`); never shared with a worker. */
 let token = "";
 
+/** Longest log line that crosses to the broker; plugin code cannot change this isolate's String. */
+const MAX_LOG_CHARS = 2000;
+/** Log lines per worker per second that cross at all; the rest are counted and reported. */
+const LOG_LINES_PER_SECOND = 200;
+interface LogWindow {
+  start: number;
+  count: number;
+  dropped: number;
+  /** Drops already reported to the broker. */
+  sent: number;
+}
+const logWindows = new Map<string, LogWindow>();
+
 /** Write one message as one line; stdout needs no permission. */
 function send(msg: FromSandbox): void {
-  const data = encoder.encode(`${token} ${JSON.stringify(msg)}\n`);
+  let text: string;
+  try {
+    text = JSON.stringify(msg);
+  } catch (e) {
+    // BigInt, a cycle, a throwing toJSON: that worker's message, that worker's crash.
+    if (msg.t === "crash" || !("plugin" in msg)) throw e;
+    unload(msg.plugin);
+    send({
+      t: "crash",
+      plugin: msg.plugin,
+      error: {
+        name: "TypeError",
+        message: `sent a message that cannot be encoded: ${String(e).slice(0, 200)}`,
+      },
+    });
+    return;
+  }
+  const data = encoder.encode(`${token} ${text}\n`);
   if (data.length > MAX_SANDBOX_LINE && msg.t !== "crash" && "plugin" in msg) {
     // One plugin's oversized message must not end the process for its neighbours.
     unload(msg.plugin);
@@ -46,6 +76,68 @@ function toBase64(text: string): string {
 function unload(plugin: string): void {
   workers.get(plugin)?.terminate();
   workers.delete(plugin);
+  logWindows.delete(plugin);
+}
+
+/** Pass one worker message on, under that worker's own plugin id and only in known shapes. */
+function relay(plugin: string, data: unknown): void {
+  const m = (typeof data === "object" && data !== null ? data : {}) as Record<string, unknown>;
+  if (m.t === "cap") {
+    const method = String(m.method).slice(0, 64);
+    const args = Array.isArray(m.args) ? m.args : [];
+    if (method === "log") {
+      if (!logAllowed(plugin)) return;
+      send({
+        t: "cap",
+        plugin,
+        id: 0,
+        method,
+        args: [String(args[0]).slice(0, 8), String(args[1]).slice(0, MAX_LOG_CHARS)],
+      });
+      return;
+    }
+    if (method === "log.dropped") return; // only this process reports drops
+    send({ t: "cap", plugin, id: Number(m.id) || 0, method, args });
+  } else if (m.t === "result") {
+    send({
+      t: "result",
+      plugin,
+      id: Number(m.id),
+      ok: m.ok === true,
+      value: m.value,
+      error: m.error as WireError | undefined,
+    });
+  } else if (m.t === "loaded") {
+    send({ t: "loaded", plugin, ok: m.ok === true, error: m.error as WireError | undefined });
+  }
+}
+
+/** At most {@link LOG_LINES_PER_SECOND} lines per worker per second; drops are reported. */
+function logAllowed(plugin: string): boolean {
+  const now = performance.now();
+  let w = logWindows.get(plugin);
+  if (!w || now - w.start >= 1000) {
+    if (w) reportDropped(plugin, w);
+    logWindows.set(plugin, w = { start: now, count: 0, dropped: 0, sent: 0 });
+  }
+  if (w.count++ < LOG_LINES_PER_SECOND) return true;
+  if (w.dropped++ === 0) {
+    // The first drop is reported at once (the host starts a flood episode), the rest of this
+    // window's when it ends, even if the plugin logs nothing more.
+    reportDropped(plugin, w);
+    const window = w;
+    setTimeout(() => {
+      if (logWindows.get(plugin) === window) reportDropped(plugin, window);
+    }, Math.max(0, 1000 - (now - w.start)));
+  }
+  return false;
+}
+
+function reportDropped(plugin: string, w: LogWindow): void {
+  const n = w.dropped - w.sent;
+  if (n <= 0) return;
+  w.sent = w.dropped;
+  send({ t: "cap", plugin, id: 0, method: "log.dropped", args: [n] });
 }
 
 function startWorker(msg: Extract<ToSandbox, { t: "load" }>): void {
@@ -57,20 +149,16 @@ function startWorker(msg: Extract<ToSandbox, { t: "load" }>): void {
     deno: { permissions: "none" },
   } as WorkerOptions);
   worker.onmessage = (e: MessageEvent) => {
-    const m = e.data ?? {};
-    // Only known shapes pass, and always under this worker's own plugin id.
-    if (m.t === "cap") {
+    try {
+      relay(plugin, e.data);
+    } catch (err) {
+      // Nothing one worker sends may end this process for its neighbours.
+      unload(plugin);
       send({
-        t: "cap",
+        t: "crash",
         plugin,
-        id: Number(m.id) || 0,
-        method: String(m.method),
-        args: Array.isArray(m.args) ? m.args : [],
+        error: { name: "Error", message: `sent an unusable message: ${err}`.slice(0, 300) },
       });
-    } else if (m.t === "result") {
-      send({ t: "result", plugin, id: Number(m.id), ok: m.ok === true, value: m.value, error: m.error });
-    } else if (m.t === "loaded") {
-      send({ t: "loaded", plugin, ok: m.ok === true, error: m.error });
     }
   };
   worker.onerror = (e: ErrorEvent) => {

@@ -51,6 +51,14 @@ const scope = globalThis as any;
 const post: Post = scope.postMessage.bind(scope);
 const listen = scope.addEventListener.bind(scope);
 const stringify = JSON.stringify;
+const parse = JSON.parse;
+const isArray = Array.isArray;
+const apply = Reflect.apply;
+const sliceString = String.prototype.slice;
+/** `String(v)` cut to `n` characters with the slice captured before plugin code could replace it. */
+const cut = (v: unknown, n: number): string => apply(sliceString, String(v), [0, n]) as string;
+/** Largest capability call (JSON characters) a plugin can send. */
+const MAX_CALL_CHARS = 256 * 1024;
 const pending = new Map<number, Pending>();
 let nextId = 1;
 let plugin: Plugin = {};
@@ -80,21 +88,34 @@ function wireToError(e: WireError): Error {
 
 function errorToWire(e: unknown): WireError {
   const err = e instanceof Error ? e : new Error(String(e));
-  return { name: String(err.name).slice(0, 100), message: String(err.message).slice(0, 1000) };
+  return { name: cut(err.name, 100), message: cut(err.message, 1000) };
+}
+
+/**
+ * Arguments as plain JSON of bounded size: a BigInt, a cycle or an oversized value is the
+ * plugin's own error here, never a message its sandbox process cannot encode.
+ */
+function plain(method: string, args: unknown[]): unknown[] {
+  const text = stringify(args);
+  if (text.length > MAX_CALL_CHARS) {
+    throw new RangeError(`Cannot call "${method}": arguments larger than ${MAX_CALL_CHARS} characters`);
+  }
+  return parse(text);
 }
 
 /** Ask the broker to run a capability method; resolves with its reply. */
 function cap(method: string, args: unknown[]): Promise<unknown> {
   const id = nextId++;
   return new Promise((resolve, reject) => {
+    const msg = { t: "cap", id, method, args: plain(method, args) };
     pending.set(id, { resolve, reject });
-    post({ t: "cap", id, method, args });
+    post(msg);
   });
 }
 
 /** Fire-and-forget capability use (logging). */
 function tell(method: string, args: unknown[]): void {
-  post({ t: "cap", id: 0, method, args });
+  post({ t: "cap", id: 0, method, args: plain(method, args) });
 }
 
 const bytes = (v: Uint8Array | number[]): number[] => Array.from(v, (x) => x & 0xff);
@@ -131,10 +152,10 @@ function buildContext(
 ): PluginContext {
   const has = (c: string) => grant.world.includes(c as never);
   const log = {
-    debug: (m: string) => tell("log", ["debug", String(m)]),
-    info: (m: string) => tell("log", ["info", String(m)]),
-    warn: (m: string) => tell("log", ["warn", String(m)]),
-    error: (m: string) => tell("log", ["error", String(m)]),
+    debug: (m: string) => tell("log", ["debug", cut(m, 2000)]),
+    info: (m: string) => tell("log", ["info", cut(m, 2000)]),
+    warn: (m: string) => tell("log", ["warn", cut(m, 2000)]),
+    error: (m: string) => tell("log", ["error", cut(m, 2000)]),
   };
   const clock = {
     now: () => Date.now(),
@@ -214,8 +235,8 @@ function pluginConsole(): Record<string, (...args: unknown[]) => void> {
       } catch {
         return String(a);
       }
-    }).join(" ").slice(0, 2000);
-  const to = (level: string) => (...args: unknown[]) => tell("log", [level, fmt(args)]);
+    }).join(" ");
+  const to = (level: string) => (...args: unknown[]) => tell("log", [level, cut(fmt(args), 2000)]);
   const quiet = () => {};
   return {
     log: to("info"),
@@ -279,7 +300,7 @@ async function call(fn: CallName, args: unknown[]): Promise<unknown> {
     case "poll": {
       if (typeof plugin.poll !== "function") return [];
       const readings: Reading[] = await plugin.poll(c);
-      if (!Array.isArray(readings)) {
+      if (!isArray(readings)) {
         throw new TypeError(`Cannot poll plugin "${pluginId}": poll() returned no array`);
       }
       return readings;
@@ -313,7 +334,7 @@ function encodeResult(id: number, value: unknown): unknown {
       },
     };
   }
-  return { t: "result", id, ok: true, value: JSON.parse(text) };
+  return { t: "result", id, ok: true, value: parse(text) };
 }
 
 listen("message", async (e: MessageEvent) => {
