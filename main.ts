@@ -49,7 +49,7 @@ import {
   UnixCommandServer,
 } from "./services/commands/mod.ts";
 import { commandRunner, SpokePusher } from "./services/spoke/mod.ts";
-import { createHub } from "./services/hub/mod.ts";
+import { AccessConfigError, createHub, hubAccessOptions, runTokenCli } from "./services/hub/mod.ts";
 
 const ROOT = dirname(fileURLToPath(import.meta.url));
 const MODES = ["start", "broker", "hub"] as const;
@@ -328,6 +328,7 @@ async function startHub(
     emit: events.emitter,
     commands,
     tokens: { write: config.hub.token ?? null, spokes: config.cluster.spoke_tokens },
+    access: await hubAccessOptions(config.hub, stateDir(config)),
     corsOrigins: config.hub.cors_origins,
     bodyLimitBytes: config.hub.body_limit_bytes,
     pushIntervalSeconds: config.cluster.push_interval_seconds,
@@ -356,6 +357,10 @@ async function startHub(
 
 /** Run `mode` until SIGINT/SIGTERM. Returns the exit code. */
 export async function main(args: string[]): Promise<number> {
+  if (args[0] === "token") {
+    const { config } = await loadConfig({ args: args.slice(1) });
+    return await runTokenCli(args.slice(1), config);
+  }
   const mode = (args[0] ?? "start") as Mode;
   if (!MODES.includes(mode)) {
     console.error(`Cannot start: unknown mode "${args[0]}" (use start, broker or hub)`);
@@ -403,7 +408,7 @@ export async function main(args: string[]): Promise<number> {
     }
   } catch (e) {
     await stop("start-up failed");
-    if (e instanceof BusLockError || e instanceof ConfigError) {
+    if (e instanceof BusLockError || e instanceof ConfigError || e instanceof AccessConfigError) {
       console.error(e.message);
       return 3;
     }
