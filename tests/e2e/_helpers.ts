@@ -7,6 +7,9 @@
  */
 import { type Browser, chromium } from "playwright-core";
 
+/** Reads need a token now (the hub refuses anonymous reads unless public_read is on). */
+const READ_AUTH = { authorization: "Bearer e2e-write-token" };
+
 /** Where the tests write screenshots (gitignored; named in the README). */
 export const SCREENSHOT_DIR = new URL("../out/screenshots/", import.meta.url).pathname;
 /** The repository root (main.ts lives here). */
@@ -275,7 +278,7 @@ export async function startRealStack(): Promise<Stack> {
       waitHealth: false,
     });
     await waitFor(`see node "${SPOKE_NODE}" online at the hub`, async () => {
-      const res = await fetch(`${hub!.url}/api/nodes`);
+      const res = await fetch(`${hub!.url}/api/nodes`, { headers: READ_AUTH });
       const { nodes } = await res.json() as { nodes: { id: string; status: string }[] };
       return nodes.some((n) => n.id === SPOKE_NODE && n.status === "online");
     }, 45000).catch((err) => {
