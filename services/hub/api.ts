@@ -7,6 +7,7 @@
  */
 import { Hono } from "hono";
 import { cors } from "hono/cors";
+import { createMiddleware } from "hono/factory";
 import { secureHeaders } from "hono/secure-headers";
 import type { Command } from "../commands/mod.ts";
 import type { Snapshot } from "../shm/snapshot.ts";
@@ -201,7 +202,12 @@ export function createApp(core: HubCore, hosts: HostAllowlist): Hono {
     }
   };
 
-  app.post("/push", limitBody(maxBody), async (c) => {
+  // A push without a token is refused before its body is read (a wrong one by `authenticate`).
+  const needsToken = createMiddleware(async (c, next) => {
+    if (bearer(c) === null) throw missingToken();
+    await next();
+  });
+  app.post("/push", needsToken, limitBody(maxBody), async (c) => {
     const raw = await readJson(c);
     // A bare snapshot (reference 004 style) is a batch of one.
     const body =
@@ -249,7 +255,7 @@ export function createApp(core: HubCore, hosts: HostAllowlist): Hono {
     return c.json({ ok: true, accepted: b.snapshots.length, commands: core.queue.take(b.node) });
   });
 
-  app.post("/push/results", limitBody(maxBody), async (c) => {
+  app.post("/push/results", needsToken, limitBody(maxBody), async (c) => {
     const b = validate(pushResultsBody, await readJson(c), "body");
     spokeToken(b.node, bearer(c));
     return c.json({ ok: true, matched: core.queue.resolve(b.node, b.results) });
