@@ -91,9 +91,15 @@ Deno.test({
       const page = await ctx.newPage();
       const problems = watch(page, stack.url);
 
-      await t.step("the page loads, shows its loading state clearing and goes live", async () => {
+      await t.step("the page loads, asks for a login, and goes live after it", async () => {
         await page.goto(stack.url);
         assert.equal(await page.title(), "HARVESTER");
+        if (!MOCK) {
+          await page.waitForSelector(byId("login-form"), { state: "visible", timeout: 20000 });
+          await page.fill(byId("login-user"), stack.login.user);
+          await page.fill(byId("login-password"), stack.login.password);
+          await page.click(byId("login-submit"));
+        }
         await page.waitForSelector(`${byId("connection")}[data-state="connected"]`, { timeout: 20000 });
         await page.waitForSelector(byId("loading"), { state: "hidden", timeout: 5000 });
         assert.equal(await page.isVisible(byId("disconnected-banner")), false);
@@ -317,7 +323,13 @@ Deno.test({
           }]] as const
         ) {
           for (const scheme of ["light", "dark"] as const) {
-            const c = await browser.newContext({ viewport, colorScheme: scheme, isMobile: name === "phone" });
+            // The logged-in session's cookie, so the screenshots show the dashboard, not the login.
+            const c = await browser.newContext({
+              viewport,
+              colorScheme: scheme,
+              isMobile: name === "phone",
+              storageState: await ctx.storageState(),
+            });
             const p = await c.newPage();
             const probs = watch(p, stack.url);
             await p.goto(stack.url);
