@@ -543,3 +543,93 @@ print(attempt({"Authorization": "Bearer " + token}, {"token": token}))
     await h.close();
   }
 });
+
+Deno.test("TLS: [hub] tls_cert/tls_key serve HTTPS on the same port, and session cookies are Secure", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "hub-tls-" });
+  try {
+    // A throw-away CA and a leaf for localhost signed by it (rustls refuses a CA used as the server's cert).
+    const openssl = async (...args: string[]) => {
+      const r = await new Deno.Command("openssl", { args, cwd: dir, stdout: "null", stderr: "piped" })
+        .output();
+      assert.ok(r.success, `openssl ${args[0]}: ${new TextDecoder().decode(r.stderr)}`);
+    };
+    await Deno.writeTextFile(
+      `${dir}/leaf.ext`,
+      "basicConstraints=CA:FALSE\nsubjectAltName=DNS:localhost,IP:127.0.0.1\n",
+    );
+    await openssl(
+      "req",
+      "-x509",
+      "-newkey",
+      "rsa:2048",
+      "-nodes",
+      "-days",
+      "1",
+      "-subj",
+      "/CN=test-ca",
+      "-keyout",
+      "ca.key",
+      "-out",
+      "ca.pem",
+    );
+    await openssl(
+      "req",
+      "-newkey",
+      "rsa:2048",
+      "-nodes",
+      "-subj",
+      "/CN=localhost",
+      "-keyout",
+      "key.pem",
+      "-out",
+      "leaf.csr",
+    );
+    await openssl(
+      "x509",
+      "-req",
+      "-in",
+      "leaf.csr",
+      "-CA",
+      "ca.pem",
+      "-CAkey",
+      "ca.key",
+      "-CAcreateserial",
+      "-days",
+      "1",
+      "-extfile",
+      "leaf.ext",
+      "-out",
+      "cert.pem",
+    );
+    const ca = await Deno.readTextFile(`${dir}/ca.pem`);
+    const cert = await Deno.readTextFile(`${dir}/cert.pem`);
+    const key = await Deno.readTextFile(`${dir}/key.pem`);
+    const h = await startAuthHub({ tls: { cert, key } });
+    const client = Deno.createHttpClient({ caCerts: [ca] });
+    try {
+      assert.equal(h.server.protocol, "https");
+      assert.match(h.server.setupLink ?? "", /^https:\/\/127\.0\.0\.1:\d+\/setup#/);
+      const base = `https://localhost:${h.server.port}`;
+      const health = await fetch(`${base}/health`, { client });
+      assert.equal(health.status, 200);
+      await health.body?.cancel();
+      const res = await fetch(`${base}/auth/setup`, {
+        client,
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body: JSON.stringify({ token: setupTokenOf(h.lines), user: "root", password: PASSWORD }),
+      });
+      assert.equal(res.status, 200);
+      await res.body?.cancel();
+      assert.match(res.headers.get("set-cookie") ?? "", /; HttpOnly; SameSite=Strict; Max-Age=\d+; Secure$/);
+      // Plain HTTP on the TLS port gets no API answer.
+      const plain = await rawRequest(h.server.port, "GET /health HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n", 3000);
+      assert.doesNotMatch(plain.reply, /"ok":true/);
+    } finally {
+      client.close();
+      await h.close();
+    }
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
