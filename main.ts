@@ -49,7 +49,14 @@ import {
   UnixCommandServer,
 } from "./services/commands/mod.ts";
 import { commandRunner, SpokePusher } from "./services/spoke/mod.ts";
-import { AccessConfigError, createHub, hubAccessOptions, runTokenCli } from "./services/hub/mod.ts";
+import {
+  AccessConfigError,
+  createHub,
+  hubAccessOptions,
+  isLoopback,
+  LOOPBACK_HINT,
+  runTokenCli,
+} from "./services/hub/mod.ts";
 
 const ROOT = dirname(fileURLToPath(import.meta.url));
 const MODES = ["start", "broker", "hub"] as const;
@@ -352,6 +359,7 @@ async function startHub(
   });
   const server = await hub.listen(config.hub.port, config.hub.host);
   closers.push(() => hub.close());
+  if (isLoopback(config.hub.host)) console.error(LOOPBACK_HINT);
   return { port: server.port };
 }
 

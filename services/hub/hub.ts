@@ -49,6 +49,10 @@ export class AccessConfigError extends Error {
   override name = "AccessConfigError";
 }
 
+/** What a hub bound to loopback prints: how to expose it. */
+export const LOOPBACK_HINT =
+  'harvester hub: listening on loopback only; to serve the network set [hub] host = "0.0.0.0" and public_read = false, after creating a user (setup link) or a token ("main.ts token create <name> --scope admin")';
+
 /** Whether `host` is a loopback bind address. */
 export function isLoopback(host: string): boolean {
   const h = hostPart(host);

@@ -4,7 +4,7 @@
  *
  * @module
  */
-export { AccessConfigError, createHub, type Hub, type HubServer } from "./hub.ts";
+export { AccessConfigError, createHub, type Hub, type HubServer, isLoopback, LOOPBACK_HINT } from "./hub.ts";
 export type { HubAccessOptions, HubCore, HubOptions, LogLine } from "./core.ts";
 export { hubAccessOptions, runTokenCli } from "./auth/mod.ts";
 export {
