@@ -51,7 +51,12 @@ export async function verifyPassword(password: string, stored: string): Promise<
   if (![n, r, p].every((x) => Number.isInteger(x) && x > 0) || n > 1 << 20) return false;
   const salt = Buffer.from(parts[4], "base64url");
   const expected = Buffer.from(parts[5], "base64url");
-  const key = await derive(password, salt, n, r, p);
+  let key: Buffer;
+  try {
+    key = await derive(password, salt, n, r, p);
+  } catch {
+    return false; // parameters scrypt refuses (N not a power of two, memory over the cap)
+  }
   return key.length === expected.length && timingSafeEqual(key, expected);
 }
 
