@@ -633,3 +633,42 @@ Deno.test("TLS: [hub] tls_cert/tls_key serve HTTPS on the same port, and session
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+Deno.test("live feed by session cookie: logging out (or losing the user) disconnects the socket at once", async () => {
+  const { h, admin } = await withAdmin();
+  try {
+    await admin.request("POST", "/api/users", { name: "vic", role: "viewer", password: PASSWORD });
+    const tabs = [admin, new Tab(h.base)];
+    await tabs[1].login("vic", PASSWORD);
+    // Polling: Deno's WebSocket client drops a Cookie header (Chromium's is covered in tests/e2e).
+    const sockets = tabs.map((t) =>
+      io(h.base, { transports: ["polling"], reconnection: false, extraHeaders: { cookie: t.cookie! } })
+    );
+    for (const s of sockets) {
+      await new Promise<void>((resolve, reject) => {
+        s.once("connect", () => resolve());
+        s.once("connect_error", reject);
+      });
+    }
+    const reasons = sockets.map((s) => new Promise<string>((resolve) => s.once("disconnect", resolve)));
+    // vic's user is deleted: vic's socket goes, the admin's stays.
+    assert.equal((await admin.request("DELETE", "/api/users/vic")).status, 200);
+    assert.equal(await reasons[1], "io server disconnect");
+    assert.equal(sockets[0].connected, true);
+    // The admin logs out: its socket goes too.
+    const oldCookie = tabs[0].cookie!;
+    assert.equal((await admin.request("POST", "/auth/logout", {})).status, 200);
+    assert.equal(await reasons[0], "io server disconnect");
+    // And the old cookie opens no new one.
+    const again = io(h.base, {
+      transports: ["polling"],
+      reconnection: false,
+      extraHeaders: { cookie: oldCookie },
+    });
+    await new Promise((resolve) => again.once("connect_error", resolve));
+    again.close();
+    for (const s of sockets) s.close();
+  } finally {
+    await h.close();
+  }
+});
