@@ -604,7 +604,7 @@ Deno.test("TLS: [hub] tls_cert/tls_key serve HTTPS on the same port, and session
     const ca = await Deno.readTextFile(`${dir}/ca.pem`);
     const cert = await Deno.readTextFile(`${dir}/cert.pem`);
     const key = await Deno.readTextFile(`${dir}/key.pem`);
-    const h = await startAuthHub({ tls: { cert, key } });
+    const h = await startAuthHub({ tls: { cert, key }, net: { headerTimeoutMs: 500 } });
     const client = Deno.createHttpClient({ caCerts: [ca] });
     try {
       assert.equal(h.server.protocol, "https");
@@ -622,6 +622,33 @@ Deno.test("TLS: [hub] tls_cert/tls_key serve HTTPS on the same port, and session
       assert.equal(res.status, 200);
       await res.body?.cancel();
       assert.match(res.headers.get("set-cookie") ?? "", /; HttpOnly; SameSite=Strict; Max-Age=\d+; Secure$/);
+      // A request whose body takes longer than the header timeout still completes over TLS.
+      const tls = await Deno.connectTls(
+        {
+          hostname: "127.0.0.1",
+          port: h.server.port,
+          caCerts: [ca],
+          serverName: "localhost",
+        } as Deno.ConnectTlsOptions,
+      );
+      const body = JSON.stringify({ user: "root", password: "wrong password here" });
+      const enc = new TextEncoder();
+      await tls.write(
+        enc.encode(
+          `POST /auth/login HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\nContent-Length: ${body.length}\r\nConnection: close\r\n\r\n`,
+        ),
+      );
+      for (const part of [body.slice(0, 10), body.slice(10, 20), body.slice(20)]) {
+        await new Promise((r) => setTimeout(r, 300));
+        await tls.write(enc.encode(part));
+      }
+      let reply = "";
+      const buf = new Uint8Array(4096);
+      for (let n = await tls.read(buf); n !== null; n = await tls.read(buf).catch(() => null)) {
+        reply += new TextDecoder().decode(buf.subarray(0, n));
+      }
+      tls.close();
+      assert.match(reply, /^HTTP\/1\.1 401/, "the slow-bodied request was answered, not cut");
       // Plain HTTP on the TLS port gets no API answer.
       const plain = await rawRequest(h.server.port, "GET /health HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n", 3000);
       assert.doesNotMatch(plain.reply, /"ok":true/);

@@ -4,7 +4,8 @@
  * must deliver its request headers within `headerTimeoutMs` (also between keep-alive requests),
  * a request must finish within `requestTimeoutMs`, an idle socket is closed after `idleTimeoutMs`,
  * and one client address holds at most `maxPerClient` connections. Upgraded sockets (websocket)
- * leave the guard: socket.io's heartbeat watches them.
+ * leave the guard: socket.io's heartbeat watches them. Over TLS the raw socket's timer covers the
+ * handshake and the TLS socket (what requests arrive on) takes over after it.
  *
  * @module
  */
@@ -47,6 +48,7 @@ export function guardConnections(server: Server, limits: NetLimits = {}): NetGua
   const stats: NetGuardStats = { headerTimeouts: 0, requestTimeouts: 0, refusedOverCap: 0 };
   const perClient = new Map<string, number>();
   const tracked = new WeakMap<Socket, Tracked>();
+  const rawByPeer = new Map<string, Socket>();
 
   const arm = (sock: Socket, ms: number, kind: "headerTimeouts" | "requestTimeouts") => {
     const t = tracked.get(sock);
@@ -73,14 +75,30 @@ export function guardConnections(server: Server, limits: NetLimits = {}): NetGua
     }
     perClient.set(addr, n);
     tracked.set(sock, { timer: null });
+    const peer = `${addr}|${sock.remotePort}`;
+    rawByPeer.set(peer, sock);
     arm(sock, headerMs, "headerTimeouts");
     sock.setTimeout?.(idleMs, () => sock.destroy());
     sock.once("close", () => {
       disarm(sock);
+      if (rawByPeer.get(peer) === sock) rawByPeer.delete(peer);
       const left = (perClient.get(addr) ?? 1) - 1;
       if (left <= 0) perClient.delete(addr);
       else perClient.set(addr, left);
     });
+  });
+  // HTTPS: requests arrive on the TLS socket, not the raw one.
+  server.on("secureConnection", (tls: Socket) => {
+    const raw = rawByPeer.get(`${tls.remoteAddress ?? "unknown"}|${tls.remotePort}`);
+    if (raw) {
+      disarm(raw);
+      raw.setTimeout?.(0);
+      tls.once("close", () => raw.destroy());
+    }
+    tracked.set(tls, { timer: null });
+    arm(tls, headerMs, "headerTimeouts");
+    tls.setTimeout?.(idleMs, () => tls.destroy());
+    tls.once("close", () => disarm(tls));
   });
   server.on("request", (req: IncomingMessage, res: ServerResponse) => {
     const sock = req.socket as Socket;
