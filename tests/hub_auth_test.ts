@@ -149,6 +149,18 @@ Deno.test("sessions: cookie writes need the CSRF header and the same origin; rol
     assert.equal(r.status, 200);
     olga.cookie = cookie;
     assert.equal((await olga.request("GET", "/api/plugins")).status, 401);
+    // An admin ends one session by its id (from the list, which holds no cookie).
+    const extra = new Tab(h.base);
+    await extra.login("vic", PASSWORD);
+    const listed = (await admin.request("GET", "/api/sessions")).json.sessions as Array<
+      { id: string; user: string }
+    >;
+    assert.ok(!JSON.stringify(listed).includes(extra.cookie!.split("=")[1]));
+    const vics = listed.filter((x) => x.user === "vic");
+    assert.equal(vics.length, 2);
+    assert.equal((await admin.request("DELETE", `/api/sessions/${vics[1].id}`)).status, 200);
+    assert.equal((await extra.request("GET", "/api/plugins")).status, 401, "the revoked session");
+    assert.equal((await vic.request("GET", "/api/plugins")).status, 200, "the other one lives");
     // Deleting a user ends its sessions.
     assert.equal((await admin.request("DELETE", "/api/users/vic")).status, 200);
     assert.equal((await vic.request("GET", "/api/plugins")).status, 401);

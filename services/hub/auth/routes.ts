@@ -178,6 +178,30 @@ export function mountAuthRoutes(app: Hono, access: Access, events: EventLog, all
     return c.json({ ok: true, user: name, sessions_ended: ended });
   });
 
+  // --- sessions
+  app.get("/api/sessions", admin("list sessions"), (c) => {
+    const now = performance.now();
+    return c.json({
+      sessions: access.sessions.list().map((s) => ({
+        id: s.id,
+        user: s.user,
+        role: s.role,
+        created: s.created,
+        expires_in_s: Math.max(0, Math.round((s.expiresAt - now) / 1000)),
+      })),
+    });
+  });
+  app.delete("/api/sessions/:id", admin("revoke sessions"), (c) => {
+    const id = c.req.param("id");
+    const gone = access.sessions.revokeId(id);
+    if (!gone) {
+      throw new RequestError(404, `Cannot revoke session '${id}': no such session`, "id", "is not a session");
+    }
+    access.audit("session.revoke", principalOf(c), { session: id, user: gone.user });
+    access.revoked();
+    return c.json({ ok: true, revoked: id, user: gone.user });
+  });
+
   // --- tokens
   app.get("/api/tokens", admin("list tokens"), (c) => c.json({ tokens: access.store.tokens() }));
   app.post("/api/tokens", admin("create tokens"), async (c) => {

@@ -133,6 +133,18 @@ export class SessionStore {
     return s;
   }
 
+  /** End the session with public id `id`. @returns the ended session */
+  revokeId(id: string): Session | null {
+    for (const [k, s] of this.#byKey) {
+      if (s.id === id) {
+        this.#byKey.delete(k);
+        this.#save();
+        return s;
+      }
+    }
+    return null;
+  }
+
   /** End every session of `user`. @returns how many */
   revokeUser(user: string): number {
     let n = 0;
