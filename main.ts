@@ -366,8 +366,10 @@ async function startHub(
 /** Run `mode` until SIGINT/SIGTERM. Returns the exit code. */
 export async function main(args: string[]): Promise<number> {
   if (args[0] === "token") {
-    const { config } = await loadConfig({ args: args.slice(1) });
-    return await runTokenCli(args.slice(1), config);
+    const loaded = await loadConfig({ args: args.slice(1) }).catch((e) => e);
+    if (loaded instanceof ConfigError) return (console.error(loaded.message), 2);
+    if (loaded instanceof Error) throw loaded;
+    return await runTokenCli(args.slice(1), loaded.config);
   }
   const mode = (args[0] ?? "start") as Mode;
   if (!MODES.includes(mode)) {
