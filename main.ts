@@ -59,7 +59,16 @@ import {
   UnixCommandServer,
 } from "./services/commands/mod.ts";
 import { commandRunner, SpokePusher } from "./services/spoke/mod.ts";
-import { CommandError, createHub, type Hub } from "./services/hub/mod.ts";
+import {
+  AccessConfigError,
+  CommandError,
+  createHub,
+  type Hub,
+  hubAccessOptions,
+  isLoopback,
+  LOOPBACK_HINT,
+  runTokenCli,
+} from "./services/hub/mod.ts";
 import { MqttBridge, type NodeReport } from "./services/mqtt/mod.ts";
 import { Recorder, RecorderFeed } from "./services/recorder/mod.ts";
 import { Health, probeWritable, StorageFaults } from "./services/health/mod.ts";
@@ -383,6 +392,7 @@ async function startHub(
     emit: events.emitter,
     commands,
     tokens: { write: config.hub.token ?? null, spokes: config.cluster.spoke_tokens },
+    access: await hubAccessOptions(config.hub, stateDir(config)),
     corsOrigins: config.hub.cors_origins,
     bodyLimitBytes: config.hub.body_limit_bytes,
     pushIntervalSeconds: config.cluster.push_interval_seconds,
@@ -415,6 +425,7 @@ async function startHub(
   });
   const server = await hub.listen(config.hub.port, config.hub.host);
   closers.push(() => hub.close());
+  if (isLoopback(config.hub.host)) hostLog.log("info", "hub", LOOPBACK_HINT.replace(/^harvester hub: /, ""));
   return { port: server.port, events, state, hub };
 }
 
@@ -634,6 +645,7 @@ function preflight(mode: Mode, config: Config, source: string): void {
 
 /** Run `main.ts` with `argv` until SIGINT/SIGTERM. Returns the exit code. */
 export async function main(argv: string[]): Promise<number> {
+  if (argv[0] === "token") return await tokenCommand(argv.slice(1));
   let cli: Cli;
   try {
     cli = parseCli(argv);
@@ -748,8 +760,9 @@ export async function main(argv: string[]): Promise<number> {
     }
   } catch (e) {
     await stop("start-up failed");
-    if (e instanceof ConfigError) {
-      // Found while starting (e.g. a directory that takes no file): the same exit as a taken bus.
+    if (e instanceof ConfigError || e instanceof AccessConfigError) {
+      // Found while starting (a directory that takes no file, a LAN hub nobody can log in to):
+      // the same exit as a taken bus.
       say("error", e.message);
       return 3;
     }
@@ -762,6 +775,20 @@ export async function main(argv: string[]): Promise<number> {
   for (const sig of ["SIGINT", "SIGTERM"] as const) Deno.addSignalListener(sig, () => done.resolve(sig));
   await stop(await done.promise);
   return 0;
+}
+
+/** `main.ts token create|list|revoke …`: the hub's API tokens, with `--config PATH` like the modes. */
+async function tokenCommand(args: string[]): Promise<number> {
+  const at = args.findIndex((a) => a === "--config" || a === "-c" || a.startsWith("--config="));
+  const configPath = at < 0 ? undefined : args[at].startsWith("--config=") ? args[at].slice(9) : args[at + 1];
+  try {
+    const { config } = await loadConfig({ configPath });
+    return await runTokenCli(args, config);
+  } catch (e) {
+    if (!(e instanceof ConfigError)) throw e;
+    console.error(e.message);
+    return 2;
+  }
 }
 
 /** Where a person opens the dashboard. */

@@ -15,11 +15,13 @@ export async function benchCycle(): Promise<BenchRow[]> {
   const svc = await startService({
     name: "bench-cycle",
     toml: `[polling]\ninterval_seconds = 2\n[cluster]\nnode_id = "jitter"\n[shm]\nbackend = "memory"\n` +
-      `[hub]\nhost = "127.0.0.1"\n[state]\ndir = "${dir}"\n`,
+      `[hub]\nhost = "127.0.0.1"\ntoken = "bench-token"\n[state]\ndir = "${dir}"\n`,
   });
   try {
     const starts = await waitFor(`${CYCLES + 1} cycles`, async () => {
-      const { events } = await (await fetch(`${svc.url}/api/events?type=cycle.start&limit=${CYCLES + 5}`))
+      const { events } = await (await fetch(`${svc.url}/api/events?type=cycle.start&limit=${CYCLES + 5}`, {
+        headers: { authorization: "Bearer bench-token" },
+      }))
         .json();
       return events.length > CYCLES ? events.map((e: { ts: string }) => Date.parse(e.ts)) as number[] : null;
     }, (CYCLES + 10) * 2000);

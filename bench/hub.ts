@@ -231,7 +231,7 @@ async function feedLatency(
   seconds = 5,
   label = `${clients} clients @ ${rate} ev/s`,
 ): Promise<BenchRow[]> {
-  const hub = await startHub(["--bench", "--page-token", "bench"]);
+  const hub = await startHub(["--bench", "--feed-token", "bench", "--public-read", "--max-conn", "100000"]);
   const workers = Array.from(
     { length: CLIENT_WORKERS },
     () => new Worker(import.meta.url, { type: "module", name: WORKER_NAME }),

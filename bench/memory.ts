@@ -11,6 +11,9 @@ import { startService, waitFor } from "../tests/e2e/_helpers.ts";
 import { pidOf, treeRssMb } from "../tests/_proc.ts";
 import type { BenchRow } from "./row.ts";
 
+/** The hub refuses anonymous reads: the bench reads with the configured token. */
+const AUTH = { authorization: "Bearer bench-token" };
+
 const WASM_HOST_MB = 300;
 const SPEEDUP = 20;
 const HOUR_CYCLES = 3600 / 2;
@@ -27,6 +30,7 @@ node_id = "bench"
 [shm]
 backend = "memory"
 [hub]
+token = "bench-token"
 host = "127.0.0.1"
 [state]
 dir = "${dir}"
@@ -55,11 +59,12 @@ export async function benchMemory(): Promise<BenchRow[]> {
   try {
     const pid = pidOf(`--port\u0000${svc.port}\u0000`);
     const cycle = async () => {
-      const { events } = await (await fetch(`${svc.url}/api/events?type=cycle.end&limit=1`)).json();
+      const { events } =
+        await (await fetch(`${svc.url}/api/events?type=cycle.end&limit=1`, { headers: AUTH })).json();
       return events.at(-1)?.cycle ?? 0;
     };
     const heapMb = async () => {
-      const text = await (await fetch(`${svc.url}/metrics`)).text();
+      const text = await (await fetch(`${svc.url}/metrics`, { headers: AUTH })).text();
       const m = text.match(/^harvester_heap_used_bytes (\d+)/m);
       return m ? Number(m[1]) / 1048576 : NaN;
     };
@@ -73,7 +78,7 @@ export async function benchMemory(): Promise<BenchRow[]> {
     await waitFor(`${2 * HOUR_CYCLES} cycles`, async () => (await cycle()) >= 2 * HOUR_CYCLES, 300_000);
     const twoHours = treeRssMb(pid);
     const twoHoursHeap = await heapMb();
-    const { plugins } = await (await fetch(`${svc.url}/api/plugins`)).json();
+    const { plugins } = await (await fetch(`${svc.url}/api/plugins`, { headers: AUTH })).json();
     const running = plugins.filter((p: { status: string }) => p.status === "running").length;
     return [
       {

@@ -101,6 +101,9 @@ export function usage(mode?: Mode): string {
       "",
       "Modes:",
       ...MODES.map((m) => `  ${m.padEnd(8)}${SUMMARY[m]}`),
+      `  ${
+        "token".padEnd(8)
+      }create, list or revoke the hub's API tokens: token create <name> --scope read|act|admin`,
       "",
       "Run 'main.ts <mode> --help' for the options of a mode. Without a mode, 'start' runs.",
       "",

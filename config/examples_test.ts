@@ -19,18 +19,23 @@ Deno.test("config/host.toml is the embedded default: sim, standalone, shm auto, 
   assert.equal(config.logging.level, "info");
   assert.equal(config.events.stream_maxlen, 10000);
   assert.equal(config.hub.port, 3000);
+  // `deno task start` on a laptop: loopback, readings visible without a login, actions need one.
+  assert.deepEqual([config.hub.host, config.hub.public_read], ["127.0.0.1", true]);
   assert.equal(config.scheduler.hot_celsius, 75);
   assert.equal(config.sensors.bme680_address, 0x77);
   assert.equal(config.sensors.oled_address, 0x3c);
   assert.equal(config.state.dir, "state");
 });
 
-Deno.test("config/hub.toml is a hub on linux with Redis, spoke tokens and no local sensors", async () => {
+Deno.test("config/hub.toml is a LAN hub on linux with Redis, spoke tokens, login required, no local sensors", async () => {
   const { config } = await load("hub.toml");
   assert.equal(config.cluster.role, "hub");
   assert.equal(config.hal.backend, "linux");
   assert.equal(config.shm.backend, "redis");
-  assert.ok(config.hub.token);
+  assert.equal(config.hub.host, "0.0.0.0");
+  assert.equal(config.hub.public_read, false);
+  // No shipped default password: the hub refuses to start until a user or token exists.
+  assert.equal(config.hub.token, undefined);
   assert.deepEqual(Object.keys(config.cluster.spoke_tokens), ["pi4-node-1"]);
   assert.equal(config.plugins.bme680.enabled, false);
   assert.equal(config.plugins["system-monitor"].enabled, true);

@@ -130,11 +130,37 @@ export const eventsSchema = table({
 export const hubSchema = table({
   /** 0 picks a free port (tests). */
   port: num({ min: 0, max: 65535, int: true }).default(3000),
-  host: listenHost().default("0.0.0.0"),
+  /** Loopback by default; another address needs a user or token (the hub refuses to start otherwise). */
+  host: listenHost().default("127.0.0.1"),
   cors_origins: list(str()).default([]),
   body_limit_bytes: num({ min: 1, int: true }).default(1_048_576),
-  /** Bearer token for writes and external live-feed consumers. */
+  /** Bearer token with scopes read + act (scripts); prefer `main.ts token create`. */
   token: str().optional(),
+  // --- access (services/hub/auth)
+  /** Readings (`/`, `/api/readings`, `/api/nodes`, reading events) without a login. */
+  public_read: bool().default(false),
+  /** Host names besides localhost and this machine's names/addresses (DNS-rebinding allowlist); "*" = off. */
+  allowed_hosts: list(str()).default([]),
+  /** PEM files: serve HTTPS (session cookies become `Secure`). */
+  tls_cert: str().optional(),
+  tls_key: str().optional(),
+  /** Bearer token accepted for `/metrics` only (Prometheus `bearer_token`). */
+  metrics_token: str().optional(),
+  session_hours: num({ min: 0.01, max: 24 * 30 }).default(12),
+  header_timeout_ms: num({ min: 100, int: true }).default(10_000),
+  request_timeout_ms: num({ min: 100, int: true }).default(60_000),
+  idle_timeout_ms: num({ min: 100, int: true }).default(30_000),
+  max_connections_per_client: num({ min: 1, int: true }).default(32),
+}).check((ctx) => {
+  if (!ctx.value.tls_cert !== !ctx.value.tls_key) {
+    const key = ctx.value.tls_cert ? "tls_key" : "tls_cert";
+    ctx.issues.push({
+      code: "custom",
+      message: "required when the other of tls_cert/tls_key is set",
+      path: [key],
+      input: undefined,
+    });
+  }
 });
 
 /** `[mqtt]`: the MQTT bridge and Home Assistant discovery; off without a `url`. */

@@ -36,7 +36,19 @@ Deno.test("defaultConfig() fills every section with the documented defaults", ()
   assert.deepEqual(c.cluster.spoke_tokens, {});
   assert.equal(c.shm.backend, "auto");
   assert.equal(c.events.stream_maxlen, 10000);
-  assert.deepEqual(c.hub, { port: 3000, host: "0.0.0.0", cors_origins: [], body_limit_bytes: 1_048_576 });
+  assert.deepEqual(c.hub, {
+    port: 3000,
+    host: "127.0.0.1",
+    cors_origins: [],
+    body_limit_bytes: 1_048_576,
+    public_read: false,
+    allowed_hosts: [],
+    session_hours: 12,
+    header_timeout_ms: 10_000,
+    request_timeout_ms: 60_000,
+    idle_timeout_ms: 30_000,
+    max_connections_per_client: 32,
+  });
   assert.equal(c.scheduler.hot_celsius, 75);
   assert.equal(c.scheduler.soft_celsius, 60);
   assert.deepEqual(c.sensors, { dht22_pin: 4, bme680_address: 0x77, oled_address: 0x3c });

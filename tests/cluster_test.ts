@@ -9,6 +9,9 @@
 import assert from "node:assert/strict";
 import { freePort, type Service, startService, waitFor } from "./e2e/_helpers.ts";
 
+/** Reads need a token now (the hub refuses anonymous reads unless public_read is on). */
+const READ_AUTH = { authorization: "Bearer cluster-token" };
+
 const TOKENS = { north: "north-token", south: "south-token" };
 
 function hubToml(port: number, dir: string): string {
@@ -55,12 +58,12 @@ cadence_seconds = 0.5
 }
 
 async function nodes(hub: Service): Promise<Record<string, string>> {
-  const { nodes } = await (await fetch(`${hub.url}/api/nodes`)).json();
+  const { nodes } = await (await fetch(`${hub.url}/api/nodes`, { headers: READ_AUTH })).json();
   return Object.fromEntries(nodes.map((n: { id: string; status: string }) => [n.id, n.status]));
 }
 
 async function readingIds(hub: Service): Promise<string[]> {
-  const { readings } = await (await fetch(`${hub.url}/api/readings`)).json();
+  const { readings } = await (await fetch(`${hub.url}/api/readings`, { headers: READ_AUTH })).json();
   return readings.map((r: { id: string }) => r.id);
 }
 
@@ -86,7 +89,8 @@ Deno.test({
       assert.deepEqual(await nodes(hub), { hub: "online", north: "online", south: "online" });
       // The spokes' own host and plugin logs ride on their pushes.
       await waitFor("north's broker log on the hub", async () => {
-        const { lines } = await (await fetch(`${hub.url}/api/logs?node=north`)).json();
+        const { lines } = await (await fetch(`${hub.url}/api/logs?node=north`, { headers: READ_AUTH }))
+          .json();
         return lines.some((l: { source: string; message: string }) =>
           l.source === "harvester" && l.message.includes("broker ready: node north")
         );
@@ -109,7 +113,8 @@ Deno.test({
       await waitFor("north stale", async () => (await nodes(hub)).north === "stale", 15_000);
       await waitFor("north offline", async () => (await nodes(hub)).north === "offline", 15_000);
       await waitFor("a node.offline event for north", async () => {
-        const { events } = await (await fetch(`${hub.url}/api/events?type=node.offline`)).json();
+        const { events } =
+          await (await fetch(`${hub.url}/api/events?type=node.offline`, { headers: READ_AUTH })).json();
         return events.some((e: { data: { node: string } }) => e.data.node === "north");
       }, 10_000);
       assert.equal((await nodes(hub)).south, "online");
@@ -124,7 +129,9 @@ Deno.test({
       await new Promise((r) => setTimeout(r, 3000));
       hub = await startService({ name: "hub-again", port, toml: hubToml(port, dir) });
       const pushes = await waitFor("a catch-up push of several snapshots", async () => {
-        const { events } = await (await fetch(`${hub.url}/api/events?type=spoke.push&limit=100`)).json();
+        const { events } =
+          await (await fetch(`${hub.url}/api/events?type=spoke.push&limit=100`, { headers: READ_AUTH }))
+            .json();
         const big = events.filter((e: { data: { count: number } }) => e.data.count > 1);
         return big.length ? big : null;
       }, 20_000);

@@ -11,6 +11,9 @@ import { startRedis } from "./_redis.ts";
 import { pidOf, rssMb } from "./_proc.ts";
 import { ROOT, type Service, startService, waitFor } from "./e2e/_helpers.ts";
 
+/** Reads need a token now (the hub refuses anonymous reads unless public_read is on). */
+const READ_AUTH = { authorization: "Bearer fault-token" };
+
 interface Reading {
   id: string;
   timestamp: string;
@@ -18,7 +21,10 @@ interface Reading {
 }
 
 async function readings(svc: Service): Promise<Reading[]> {
-  const res = await fetch(`${svc.url}/api/readings`, { signal: AbortSignal.timeout(3000) });
+  const res = await fetch(`${svc.url}/api/readings`, {
+    headers: READ_AUTH,
+    signal: AbortSignal.timeout(3000),
+  });
   assert.equal(res.status, 200);
   return (await res.json()).readings;
 }
@@ -30,7 +36,7 @@ async function newest(svc: Service, id: string): Promise<number> {
 }
 
 async function metric(svc: Service, name: string): Promise<number> {
-  const text = await (await fetch(`${svc.url}/metrics`)).text();
+  const text = await (await fetch(`${svc.url}/metrics`, { headers: READ_AUTH })).text();
   const line = text.split("\n").find((l) => l.startsWith(`${name} `));
   return line ? Number(line.split(" ")[1]) : NaN;
 }
@@ -343,7 +349,8 @@ Deno.test({
       const gaps = seen.slice(1).map((t, i) => t - seen[i]);
       assert.ok(seen.length >= 15, `dht22 produced ${seen.length} readings in 20 s at a 0.5 s cadence`);
       assert.ok(Math.max(...gaps) < 3000, `largest gap between dht22 readings ${Math.max(...gaps)} ms`);
-      const { plugins: status } = await (await fetch(`${svc.url}/api/plugins`)).json();
+      const { plugins: status } = await (await fetch(`${svc.url}/api/plugins`, { headers: READ_AUTH }))
+        .json();
       const byId = Object.fromEntries(status.map((p: { id: string }) => [p.id, p]));
       for (const id of ["dht22", "system-monitor", "bme680"]) assert.equal(byId[id].status, "running", id);
       for (const id of ["busy_loop", "alloc", "throw_poll"]) {
@@ -353,7 +360,8 @@ Deno.test({
         );
       }
       for (const type of ["plugin.denied", "plugin.error", "plugin.quarantine"]) {
-        const { events } = await (await fetch(`${svc.url}/api/events?type=${type}&limit=5`)).json();
+        const { events } =
+          await (await fetch(`${svc.url}/api/events?type=${type}&limit=5`, { headers: READ_AUTH })).json();
         assert.ok(events.length > 0, `no ${type} event`);
       }
     } finally {

@@ -7,6 +7,7 @@ import { MemorySharedState } from "../services/shm/mod.ts";
 import { makeSnapshot, TestEventLog, TestState } from "../services/hub/_test_fakes.ts";
 
 const WRITE = "write-secret";
+const READ = "read-secret";
 const SPOKE = "pi4-secret";
 
 /** Closers of what `setup()` opened in the running test. */
@@ -41,10 +42,10 @@ async function setup(opts: { dashboardDir?: string; bodyLimitBytes?: number } = 
     events: events.log,
     emit: events.emitter,
     commands: bus,
-    tokens: { write: WRITE, spokes: { pi4: SPOKE } },
+    tokens: { write: WRITE, spokes: { pi4: SPOKE }, feed: [READ] },
     dashboardDir: opts.dashboardDir,
     bodyLimitBytes: opts.bodyLimitBytes ?? 4096,
-    pageToken: "page-token",
+    access: { publicRead: true },
     metrics: () => ({
       emitter: events.emitter.stats(),
       gauges: [{ name: "harvester_scheduler_tick", value: 3 }],
@@ -88,7 +89,7 @@ test("GET /api/nodes, /api/plugins, /health describe the hub", async () => {
     ],
   );
   assert.equal(nodes.nodes[0].identity.name, "Lumen");
-  const plugins = await (await hub.app.request("/api/plugins")).json();
+  const plugins = await (await hub.app.request("/api/plugins", { headers: auth(READ) })).json();
   assert.equal(plugins.plugins[0].node, "hub");
   assert.equal(plugins.plugins[0].id, "bme680");
   const health = await (await hub.app.request("/health")).json();
@@ -109,8 +110,18 @@ test("POST /api/buzzer forwards to the broker and answers { ok, node, result }",
   assert.equal(body.ok, true);
   assert.equal(body.node, "hub");
   assert.deepEqual(body.result.data, { done: "buzzer" });
-  const page = await hub.app.request("/api/buzzer/test", { method: "POST", headers: auth("page-token") });
-  assert.equal(page.status, 200);
+  const test3 = await hub.app.request("/api/buzzer/test", { method: "POST", headers: auth() });
+  assert.equal(test3.status, 200);
+  // A read-only token is refused with 403 naming the missing scope, and nothing runs.
+  const readOnly = await hub.app.request("/api/buzzer", {
+    method: "POST",
+    headers: auth(READ),
+    body: '{"pattern":"single"}',
+  });
+  assert.deepEqual([readOnly.status, (await readOnly.json()).error], [
+    403,
+    "Cannot act on devices: token 'feed-1' lacks the 'act' scope",
+  ]);
   const led = await hub.app.request("/api/leds", {
     method: "POST",
     headers: auth(),
@@ -147,7 +158,7 @@ test("write endpoints refuse bad input with 4xx JSON naming the field", async ()
   let r = await post("/api/buzzer", '{"pattern":"triple"}', { "content-type": "application/json" });
   assert.deepEqual([r.status, r.body.error, r.body.field], [
     401,
-    "Cannot authorize request: missing bearer token",
+    "Cannot act on devices: log in or send a bearer token",
     "authorization",
   ]);
   r = await post("/api/buzzer", '{"pattern":"triple"}', auth("nope"));
@@ -195,7 +206,7 @@ test("body limit holds for a chunked body without content-length", async () => {
     },
   });
   const req = new Request(
-    "http://hub/api/buzzer",
+    "http://localhost/api/buzzer",
     { method: "POST", headers: auth(), body: stream, duplex: "half" } as RequestInit,
   );
   assert.equal(req.headers.get("content-length"), null);
@@ -257,21 +268,21 @@ test("GET /api/events and /api/logs validate queries", async () => {
   const { hub, log, stored } = await setup();
   for (let i = 0; i < 5; i++) log.emit(i % 2 ? "plugin.error" : "reading", { i });
   await stored();
-  let res = await hub.app.request("/api/events?type=plugin.&limit=10");
+  let res = await hub.app.request("/api/events?type=plugin.&limit=10", { headers: auth(READ) });
   assert.equal(res.status, 200);
   assert.deepEqual((await res.json()).events.map((e: { data: { i: number } }) => e.data.i), [1, 3]);
-  res = await hub.app.request("/api/events?limit=5000");
+  res = await hub.app.request("/api/events?limit=5000", { headers: auth(READ) });
   assert.equal(res.status, 400);
   assert.deepEqual(await res.json().then((b) => [b.field, b.problem]), ["limit", "must be 1..1000"]);
-  res = await hub.app.request("/api/events?limit=abc");
+  res = await hub.app.request("/api/events?limit=abc", { headers: auth(READ) });
   assert.equal(res.status, 400);
-  res = await hub.app.request("/api/logs?node=hub");
+  res = await hub.app.request("/api/logs?node=hub", { headers: auth(READ) });
   assert.equal(res.status, 200);
   assert.equal((await res.json()).node, "hub");
-  res = await hub.app.request("/api/logs?node=ghost");
+  res = await hub.app.request("/api/logs?node=ghost", { headers: auth(READ) });
   assert.equal(res.status, 404);
   assert.equal((await res.json()).error, 'Cannot read logs of node "ghost": unknown node');
-  res = await hub.app.request("/api/logs?node=../x");
+  res = await hub.app.request("/api/logs?node=../x", { headers: auth(READ) });
   assert.deepEqual([res.status, (await res.json()).field], [400, "node"]);
 });
 
@@ -289,7 +300,7 @@ test("POST /push keeps a spoke's log lines for /api/logs and names a bad line's 
   assert.equal(res.status, 200);
   res = await push({ node: "pi4", snapshots: [makeSnapshot("pi4")], logs: [line("heater stable")] });
   assert.equal(res.status, 200);
-  const logs = await (await hub.app.request("/api/logs?node=pi4")).json();
+  const logs = await (await hub.app.request("/api/logs?node=pi4", { headers: auth(READ) })).json();
   assert.deepEqual(logs.lines.map((l: { message: string }) => l.message), [
     "heater unstable",
     "heater stable",
@@ -363,7 +374,7 @@ test("a buzzer command for a spoke rides on its next push and the result comes b
   }]);
 });
 
-test("GET / injects the page token; /assets serves files safely with types; CSP is set", async () => {
+test("GET / serves the page unchanged, with no credential; /assets serves files safely with types; CSP is set", async () => {
   const dir = await Deno.makeTempDir();
   await Deno.mkdir(`${dir}/vendor`);
   await Deno.writeTextFile(
@@ -377,7 +388,7 @@ test("GET / injects the page token; /assets serves files safely with types; CSP 
     const res = await hub.app.request("/");
     assert.equal(res.status, 200);
     const html = await res.text();
-    assert.match(html, /<head>\n<meta name="harvester-token" content="page-token">/);
+    assert.equal(html, "<!doctype html><html><head><title>x</title></head><body></body></html>");
     const csp = res.headers.get("content-security-policy")!;
     assert.match(csp, /default-src 'self'/);
     assert.match(csp, /script-src 'self'/);
@@ -418,6 +429,7 @@ test("CORS is off by default and on for configured origins", async () => {
     emit: log,
     commands: new LocalCommandBus(),
     tokens: { write: null, spokes: {} },
+    access: { publicRead: true },
     corsOrigins: ["https://ops.example"],
   });
   const ok = await hub2.app.request("/api/readings", { headers: { origin: "https://ops.example" } });
@@ -425,7 +437,7 @@ test("CORS is off by default and on for configured origins", async () => {
   await ok.body?.cancel();
   const foreign = await hub2.app.request("/api/buzzer", {
     method: "POST",
-    headers: { origin: "https://evil.example", host: "hub.local", authorization: `Bearer ${hub2.pageToken}` },
+    headers: { origin: "https://evil.example", host: "localhost" },
     body: '{"pattern":"single"}',
   });
   assert.equal(foreign.status, 403);
@@ -438,7 +450,7 @@ test("CORS is off by default and on for configured origins", async () => {
 test("GET /metrics renders Prometheus text", async () => {
   const { hub } = await setup();
   await (await hub.app.request("/api/readings")).body?.cancel();
-  const res = await hub.app.request("/metrics");
+  const res = await hub.app.request("/metrics", { headers: auth(READ) });
   assert.equal(res.headers.get("content-type"), "text/plain; version=0.0.4; charset=utf-8");
   const text = await res.text();
   assert.match(text, /^# TYPE harvester_temperature_celsius gauge$/m);
@@ -479,6 +491,7 @@ Deno.test("GET /api/nodes shows a silent spoke stale, then offline, on fake time
     emit: log,
     commands: new LocalCommandBus(),
     tokens: { write: null, spokes: { pi4: SPOKE } },
+    access: { publicRead: true },
     pushIntervalSeconds: 5,
     clock: { ...clock, now: () => clock.now } as never,
   });
@@ -550,6 +563,7 @@ Deno.test("a shared state that hangs does not hang the API: the local node just 
     emit: log,
     commands: new LocalCommandBus(),
     tokens: { write: null, spokes: {} },
+    access: { publicRead: true },
   });
   const t0 = Date.now();
   const res = await hub.app.request("/api/nodes");

@@ -6,7 +6,7 @@ import { createEvents } from "../services/events/mod.ts";
 import { MemorySharedState } from "../services/shm/mod.ts";
 import { makeSnapshot } from "../services/hub/_test_fakes.ts";
 
-async function start(feedMaxPending?: number) {
+async function start(feedMaxPending?: number, publicRead = false) {
   // The lagging test sends 64 KiB events: above the default per-event byte budget.
   const events = createEvents({ node: "hub", eventMaxBytes: 128 * 1024 });
   const log = events.emitter;
@@ -22,8 +22,8 @@ async function start(feedMaxPending?: number) {
     emit: events.emitter,
     commands: new LocalCommandBus(),
     tokens: { write: "write-token", spokes: {}, feed: feedTokens },
-    pageToken: "page-token",
     feedMaxPending,
+    access: { publicRead, log: () => {} },
   });
   const server = await hub.listen(0);
   const url = `http://127.0.0.1:${server.port}`;
@@ -32,6 +32,8 @@ async function start(feedMaxPending?: number) {
     const s = io(url, {
       transports: ["websocket"],
       auth: token === null ? {} : { token },
+      // The engine.io handshake is checked too: a Node client sends the token as a header.
+      extraHeaders: token === null ? {} : { authorization: `Bearer ${token}` },
       reconnection: false,
       ...opts,
     });
@@ -69,7 +71,7 @@ Deno.test("live feed: catch-up of the last 50 events on connect, then live event
   try {
     for (let i = 0; i < 60; i++) t.log.emit("reading", { i });
     await t.stored(60);
-    const s = t.connect("page-token");
+    const s = t.connect("write-token");
     const got = collect(s);
     await once(s, "connect");
     await until(() => got.length >= 50);
@@ -115,11 +117,11 @@ Deno.test("live feed: replay up to 1000, more is refused naming the limit", asyn
 Deno.test("live feed: subscribe filters by type prefix", async () => {
   const t = await start();
   try {
-    const s = t.connect("page-token");
+    const s = t.connect("write-token");
     await once(s, "connect");
     const ack = await s.emitWithAck("subscribe", { types: ["sensor.", "plugin."] });
     assert.deepEqual(ack, { ok: true, types: ["sensor.", "plugin."] });
-    const all = t.connect("page-token");
+    const all = t.connect("write-token");
     await once(all, "connect");
     const got = collect(s);
     const gotAll = collect(all);
@@ -137,27 +139,47 @@ Deno.test("live feed: subscribe filters by type prefix", async () => {
   }
 });
 
-Deno.test("live feed: a missing or wrong token is refused", async () => {
+Deno.test("live feed: the engine.io handshake needs a credential; a wrong token is refused", async () => {
   const t = await start();
   try {
+    const poll = (headers: Record<string, string> = {}) =>
+      fetch(`${t.url}/socket.io/?EIO=4&transport=polling`, { headers }).then(async (
+        r,
+      ) => [r.status, await r.text()]);
+    const [status] = await poll();
+    assert.equal(status, 403, "no engine.io session without a credential");
+    const [ok, body] = await poll({ authorization: "Bearer feed-token" });
+    assert.equal(ok, 200);
+    assert.match(String(body), /"sid"/);
+    const [wrong] = await poll({ authorization: "Bearer guess" });
+    assert.equal(wrong, 403);
     const none = t.connect(null);
-    const wrong = t.connect("guess");
-    const [e1, e2] = await Promise.all([
-      once<Error>(none, "connect_error"),
-      once<Error>(wrong, "connect_error"),
-    ]);
-    assert.equal(e1.message, "Cannot join live feed: missing token");
-    assert.equal(e2.message, "Cannot join live feed: wrong token");
+    await once<Error>(none, "connect_error");
     assert.equal(t.server.feed.clients, 0);
   } finally {
     await t.close();
   }
+  // With public readings the handshake opens, and a presented wrong token is still refused by name.
+  const p = await start(undefined, true);
+  try {
+    const wrong = io(p.url, { transports: ["websocket"], auth: { token: "guess" }, reconnection: false });
+    assert.equal((await once<Error>(wrong, "connect_error")).message, "Cannot join live feed: wrong token");
+    wrong.close();
+  } finally {
+    await p.close();
+  }
 });
 
-Deno.test("live feed: recovery restores a session but still runs auth", async () => {
+Deno.test("live feed: recovery restores a session but still runs auth; revoking a token drops it at once", async () => {
   const t = await start();
   try {
-    const s = t.connect("feed-token", {
+    const admin = t.hub.core.access.store.createToken("root", ["admin"], "test").token;
+    const made = await (await t.hub.app.request("/api/tokens", {
+      method: "POST",
+      headers: { authorization: `Bearer ${admin}`, "content-type": "application/json" },
+      body: JSON.stringify({ name: "wall", scopes: ["read"] }),
+    })).json();
+    const s = t.connect(made.token, {
       reconnection: true,
       reconnectionDelay: 20,
       reconnectionDelayMax: 20,
@@ -175,13 +197,18 @@ Deno.test("live feed: recovery restores a session but still runs auth", async ()
     t.log.emit("plugin.reload", { n: 3 });
     await until(() => got.length === 2);
     assert.equal(got[1].type, "plugin.reload");
-    // Revoke the token: the next recovery attempt must be refused by the auth middleware.
-    t.feedTokens.length = 0;
-    const refused = once<Error>(s, "connect_error");
-    s.io.engine.close();
-    assert.equal((await refused).message, "Cannot join live feed: wrong token");
-    s.io.reconnection(false);
+    // Revoke the token: the connected client is dropped at once, and it cannot come back.
+    const dropped = once<string>(s, "disconnect");
+    const res = await t.hub.app.request(`/api/tokens/${made.id}`, {
+      method: "DELETE",
+      headers: { authorization: `Bearer ${admin}` },
+    });
+    assert.equal(res.status, 200);
+    assert.equal(await dropped, "io server disconnect");
     await until(() => t.server.feed.clients === 0);
+    const again = t.connect(made.token);
+    await once<Error>(again, "connect_error");
+    assert.equal(t.server.feed.clients, 0);
   } finally {
     await t.close();
   }
@@ -192,7 +219,7 @@ async function rawClient(port: number, token: string) {
   const conn = await Deno.connect({ hostname: "127.0.0.1", port });
   const enc = new TextEncoder();
   await conn.write(enc.encode(
-    "GET /socket.io/?EIO=4&transport=websocket HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\n" +
+    `GET /socket.io/?EIO=4&transport=websocket HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer ${token}\r\nUpgrade: websocket\r\n` +
       "Connection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n",
   ));
   let seen = "";
@@ -223,7 +250,7 @@ async function rawClient(port: number, token: string) {
 
 Deno.test("live feed: a client that stops reading is told it is lagging and dropped", async () => {
   const t = await start(20);
-  const raw = await rawClient(t.server.port, "page-token");
+  const raw = await rawClient(t.server.port, "feed-token");
   try {
     assert.equal(t.server.feed.clients, 1);
     const big = "x".repeat(64 * 1024);
@@ -237,7 +264,9 @@ Deno.test("live feed: a client that stops reading is told it is lagging and drop
     assert.match(raw.seen(), /42\["lagging",\{"pending":\d+,"limit":20\}/);
     raw.conn.close();
     await until(() => t.server.feed.clients === 0);
-    const metrics = await (await t.hub.app.request("/metrics")).text();
+    const metrics =
+      await (await t.hub.app.request("/metrics", { headers: { authorization: "Bearer feed-token" } }))
+        .text();
     assert.match(metrics, /^harvester_live_lagging_drops_total 1$/m);
   } finally {
     await t.close();

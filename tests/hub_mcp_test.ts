@@ -24,7 +24,8 @@ async function start() {
     events: events.log,
     emit: events.emitter,
     commands: bus,
-    tokens: { write: "write-token", spokes: {} },
+    tokens: { write: "write-token", spokes: {}, feed: ["read-token"] },
+    access: { log: () => {} },
   });
   const server = await hub.listen(0);
   const url = new URL(`http://127.0.0.1:${server.port}/mcp`);
@@ -38,8 +39,11 @@ async function start() {
     clients.push(client);
     return client;
   };
+  /** Scoped API tokens made the way an admin makes them. */
+  const mint = (name: string, scopes: string[]) => hub.core.access.store.createToken(name, scopes, "test");
   return {
     hub,
+    mint,
     log,
     events,
     url,
@@ -60,8 +64,17 @@ function text(r: unknown): string {
 Deno.test("MCP: the SDK client lists and calls the read tools and reads the snapshot resource", async () => {
   const t = await start();
   try {
-    const c = await t.connect();
-    const tools = (await c.listTools()).tools.map((x: { name: string }) => x.name).sort();
+    const c = await t.connect(t.mint("assistant", ["read"]).token);
+    const listedTools = (await c.listTools()).tools as Array<
+      { name: string; annotations?: { readOnlyHint?: boolean } }
+    >;
+    // Annotations say which tools act: exactly the three that send commands.
+    assert.deepEqual(
+      listedTools.filter((x) => x.annotations?.readOnlyHint === false).map((x) => x.name).sort(),
+      ["buzz", "set_led", "set_name"],
+    );
+    assert.ok(listedTools.every((x) => typeof x.annotations?.readOnlyHint === "boolean"));
+    const tools = listedTools.map((x) => x.name).sort();
     assert.deepEqual(tools, [
       "buzz",
       "get_events",
@@ -108,30 +121,60 @@ Deno.test("MCP: the SDK client lists and calls the read tools and reads the snap
   }
 });
 
-Deno.test("MCP: acting tools need a token; with one they reach the broker", async () => {
+Deno.test("MCP: no token, a wrong or revoked token is refused; read scope reads; act scope acts", async () => {
   const t = await start();
   try {
-    const anon = await t.connect();
-    const refused = await anon.callTool({ name: "buzz", arguments: { pattern: "single" } });
+    await assert.rejects(() => t.connect(), /401|bearer token/);
+    await assert.rejects(() => t.connect("guess"), /401|wrong token/);
+    const reader = await t.connect(t.mint("reader", ["read"]).token);
+    const refused = await reader.callTool({ name: "buzz", arguments: { pattern: "single" } });
     assert.equal(refused.isError, true);
-    assert.equal(text(refused), "Cannot buzz: a bearer token is required for this tool");
-    const wrong = await t.connect("guess");
-    assert.equal((await wrong.callTool({ name: "set_name", arguments: { name: "X" } })).isError, true);
+    assert.equal(text(refused), "Cannot buzz: token 'reader' lacks the 'act' scope");
+    assert.equal((await reader.callTool({ name: "set_name", arguments: { name: "X" } })).isError, true);
+    assert.equal((await reader.callTool({ name: "get_readings", arguments: {} })).isError, undefined);
+    // A push-only (spoke) token is not an MCP token.
+    await assert.rejects(() => t.connect(t.mint("pusher", ["push:pi4"]).token), /403|read/);
     assert.deepEqual(t.ran, []);
-    const c = await t.connect("write-token");
+    const actor = t.mint("operator-bot", ["act"]);
+    const c = await t.connect(actor.token);
     const ok = await c.callTool({ name: "buzz", arguments: { pattern: "triple" } });
     assert.equal(ok.isError, undefined);
     assert.equal(JSON.parse(text(ok)).ok, true);
     await c.callTool({ name: "set_led", arguments: { index: 1, r: 1, g: 2, b: 3 } });
     await c.callTool({ name: "set_name", arguments: { name: "Ember" } });
+    // The configured hub.token keeps working for scripts (read + act).
+    const legacy = await t.connect("write-token");
+    assert.equal(
+      (await legacy.callTool({ name: "buzz", arguments: { pattern: "single" } })).isError,
+      undefined,
+    );
     assert.deepEqual(t.ran, [
       { type: "buzzer", pattern: "triple" },
       { type: "led", index: 1, r: 1, g: 2, b: 3 },
       { type: "set_name", name: "Ember" },
+      { type: "buzzer", pattern: "single" },
     ]);
     const bad = await c.callTool({ name: "set_led", arguments: { index: 1, r: 300, g: 0, b: 0 } });
     assert.equal(bad.isError, true);
     assert.match(text(bad), /r/);
+    // Every act is audited with who did it.
+    for (let i = 0; i < 100 && (await t.events.log.query({ type: "audit.", limit: 10 })).length < 4; i++) {
+      await new Promise((r) => setTimeout(r, 10));
+    }
+    const audit = await t.events.log.query({ type: "audit.", limit: 10 });
+    assert.deepEqual(audit.map((e) => [e.type, e.data.actor]), [
+      ["audit.buzzer", "token:operator-bot"],
+      ["audit.led", "token:operator-bot"],
+      ["audit.set_name", "token:operator-bot"],
+      ["audit.buzzer", "token:hub.token"],
+    ]);
+    // Revocation takes effect on the next request.
+    t.hub.core.access.store.revokeToken(actor.view.id);
+    await assert.rejects(
+      () => c.callTool({ name: "buzz", arguments: { pattern: "single" } }),
+      /401|wrong token/,
+    );
+    assert.equal(t.ran.length, 4);
   } finally {
     await t.close();
   }
@@ -144,6 +187,7 @@ Deno.test("MCP: a foreign Origin is refused with 403", async () => {
       method: "POST",
       headers: {
         origin: "https://evil.example",
+        authorization: "Bearer read-token",
         "content-type": "application/json",
         accept: "application/json, text/event-stream",
       },
@@ -158,6 +202,7 @@ Deno.test("MCP: a foreign Origin is refused with 403", async () => {
       method: "POST",
       headers: {
         origin: `http://${t.url.host}`,
+        authorization: "Bearer read-token",
         "content-type": "application/json",
         accept: "application/json, text/event-stream",
       },

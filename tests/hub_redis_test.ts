@@ -25,12 +25,13 @@ Deno.test("live feed over Redis: a broker's events in another connection reach s
     emit: hubEvents.emitter,
     commands: new LocalCommandBus(),
     tokens: { write: "w", spokes: {} },
-    pageToken: "p",
+    access: { log: () => {} },
   });
   const server = await hub.listen(0);
   const socket = io(`http://127.0.0.1:${server.port}`, {
     transports: ["websocket"],
-    auth: { token: "p" },
+    auth: { token: "w" },
+    extraHeaders: { authorization: "Bearer w" },
     reconnection: false,
     autoConnect: false,
   });
@@ -47,7 +48,9 @@ Deno.test("live feed over Redis: a broker's events in another connection reach s
     broker.emitter.emit("plugin.error", { i: 3 });
     await until(() => got.length === 4);
     assert.equal(got[3].type, "plugin.error");
-    const res = await (await hub.app.request("/api/events?type=plugin.")).json();
+    const res =
+      await (await hub.app.request("/api/events?type=plugin.", { headers: { authorization: "Bearer w" } }))
+        .json();
     assert.deepEqual(res.events.map((e: { data: { i: number } }) => e.data.i), [3]);
   } finally {
     socket.close();

@@ -8,6 +8,9 @@ import { createClient } from "redis";
 import { startRedis } from "./_redis.ts";
 import { freePort, ROOT, startService, waitFor } from "./e2e/_helpers.ts";
 
+/** Reads need a token now (the hub refuses anonymous reads unless public_read is on). */
+const READ_AUTH = { authorization: "Bearer svc-token" };
+
 function toml(stateDir: string, extra = ""): string {
   return `
 [polling]
@@ -52,7 +55,7 @@ Deno.test("main.ts start serves simulated BME680, DHT22 and system readings with
   const svc = await startService({ name: "start", toml: toml(dir) });
   try {
     const sensors = await waitFor("BME680, DHT22 and system readings", async () => {
-      const body = await (await fetch(`${svc.url}/api/readings`)).json();
+      const body = await (await fetch(`${svc.url}/api/readings`, { headers: READ_AUTH })).json();
       const ids = body.readings.map((r: { id: string }) => r.id);
       return ["svc:bme680", "svc:dht22", "svc:system"].every((id) => ids.includes(id)) ? body.readings : null;
     }, 10_000);
@@ -67,7 +70,10 @@ Deno.test("main.ts start serves simulated BME680, DHT22 and system readings with
     // The dashboard answers on the same port.
     const page = await fetch(`${svc.url}/`);
     assert.equal(page.status, 200);
-    assert.match(await page.text(), /harvester-token/);
+    const html = await page.text();
+    assert.match(html, /<title>HARVESTER<\/title>/);
+    // The page is the same for everyone and holds no credential.
+    assert.doesNotMatch(html, /svc-token|harvester-token|Bearer|hvt_/);
     // A command goes hub → broker → buzzer and comes back as an event.
     const beep = await fetch(`${svc.url}/api/buzzer`, {
       method: "POST",
@@ -76,7 +82,8 @@ Deno.test("main.ts start serves simulated BME680, DHT22 and system readings with
     });
     assert.equal(beep.status, 200, await beep.clone().text());
     await waitFor("buzzer event", async () => {
-      const { events } = await (await fetch(`${svc.url}/api/events?type=buzzer&limit=5`)).json();
+      const { events } =
+        await (await fetch(`${svc.url}/api/events?type=buzzer&limit=5`, { headers: READ_AUTH })).json();
       return events.length > 0;
     }, 5000);
   } finally {
@@ -90,7 +97,7 @@ Deno.test("main.ts stops gracefully on SIGTERM: plugin state persisted, LEDs off
   const svc = await startService({ name: "stop", toml: toml(dir) });
   try {
     await waitFor("a reading", async () => {
-      const body = await (await fetch(`${svc.url}/api/readings`)).json();
+      const body = await (await fetch(`${svc.url}/api/readings`, { headers: READ_AUTH })).json();
       return body.readings.length > 0;
     }, 10_000);
   } finally {
@@ -161,7 +168,7 @@ Deno.test("broker and hub as separate processes without Redis: snapshot file and
   const hub = await startService({ name: "apart-hub", mode: "hub", toml: toml(dir) });
   try {
     await waitFor("the broker's readings through the snapshot file", async () => {
-      const body = await (await fetch(`${hub.url}/api/readings`)).json();
+      const body = await (await fetch(`${hub.url}/api/readings`, { headers: READ_AUTH })).json();
       return body.readings.some((r: { id: string }) => r.id === "svc:dht22");
     }, 15_000);
     const res = await fetch(`${hub.url}/api/leds`, {
@@ -216,7 +223,8 @@ Deno.test({
       }, 10_000);
       // The hub reads the broker's events from the stream and sends commands over Redis.
       await waitFor("readings in the hub's event log", async () => {
-        const { events } = await (await fetch(`${hub.url}/api/events?type=reading&limit=5`)).json();
+        const { events } =
+          await (await fetch(`${hub.url}/api/events?type=reading&limit=5`, { headers: READ_AUTH })).json();
         return events.length > 0;
       }, 15_000);
       const res = await fetch(`${hub.url}/api/buzzer`, {

@@ -3,6 +3,9 @@ import { makeSnapshot, TestEventLog } from "../services/hub/_test_fakes.ts";
 import { SpokePusher } from "../services/spoke/mod.ts";
 import { freePort } from "./_redis.ts";
 
+/** Reads need a token now (the hub refuses anonymous reads unless public_read is on). */
+const READ_AUTH = { authorization: "Bearer w" };
+
 const SCRIPT = new URL("../services/hub/_serve_for_test.ts", import.meta.url).pathname;
 
 /** Start the hub script on `port` and wait for its `ready` line. */
@@ -56,7 +59,7 @@ Deno.test("spoke store-and-forward against a real hub process that is killed and
   try {
     pusher.start();
     await until(async () => {
-      const r = await (await fetch(`${base}/api/readings`)).json();
+      const r = await (await fetch(`${base}/api/readings`, { headers: READ_AUTH })).json();
       return r.readings.some((x: { id: string; stale: boolean }) => x.id === "pi4:bme680" && !x.stale);
     });
     // A buzzer command for the spoke's buzzer is queued by the hub and reaches the spoke on its next push.
@@ -88,13 +91,15 @@ Deno.test("spoke store-and-forward against a real hub process that is killed and
     let events: Array<{ data: { first: number; count: number } }> = [];
     const sum = () => events.reduce((n, e) => n + e.data.count, 0);
     await until(async () => {
-      events = (await (await fetch(`${base}/api/events?type=spoke.push&limit=1000`)).json()).events;
+      events =
+        (await (await fetch(`${base}/api/events?type=spoke.push&limit=1000`, { headers: READ_AUTH })).json())
+          .events;
       return pushedBefore + sum() === pusher.stats().pushed;
     });
     assert.equal(events[0].data.first, pushedBefore + 1);
     assert.ok(events[0].data.count >= 5, `first batch after restart held ${events[0].data.count}`);
     assert.equal(pusher.stats().dropped, 0);
-    const nodes = (await (await fetch(`${base}/api/nodes`)).json()).nodes;
+    const nodes = (await (await fetch(`${base}/api/nodes`, { headers: READ_AUTH })).json()).nodes;
     assert.deepEqual(nodes.map((n: { id: string; status: string }) => [n.id, n.status]), [["hub", "online"], [
       "pi4",
       "online",

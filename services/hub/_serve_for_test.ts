@@ -4,6 +4,9 @@
  * answers every command. Prints `ready <port>` when listening.
  *
  *     deno run --allow-all services/hub/_serve_for_test.ts --port 8080 --spoke pi4=pi4-token --write w [--bench]
+ *       [--feed-token t] [--public-read]
+
+ * `--write` is a token with scopes read + act, `--feed-token` one with read.
  *
  * With `--bench`, `POST /_bench/ticks {rate, seconds}` emits `bench.tick` events `{sent}` (epoch
  * ms, sub-ms precision) at `rate` per second, for live-feed latency measurements.
@@ -40,9 +43,17 @@ const hub = createHub({
   events: events.log,
   emit: events.emitter,
   commands: bus,
-  tokens: { write: arg("write") ?? "write-token", spokes },
+  tokens: {
+    write: arg("write") ?? "write-token",
+    spokes,
+    feed: arg("feed-token") ? [arg("feed-token")!] : [],
+  },
+  access: {
+    publicRead: args.includes("--public-read"),
+    log: () => {},
+    net: { maxPerClient: Number(arg("max-conn") ?? 32) },
+  },
   pushIntervalSeconds: Number(arg("interval") ?? 1),
-  pageToken: arg("page-token"),
   feedMaxPending: arg("max-pending") ? Number(arg("max-pending")) : undefined,
   metrics: () => ({ emitter: events.emitter.stats() }),
 });

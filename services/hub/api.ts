@@ -1,25 +1,24 @@
 /**
- * The hub's Hono app: dashboard, read API, write API (token), spoke ingest, health, metrics, MCP.
+ * The hub's Hono app: dashboard, read API, write API, spoke ingest, health, metrics, MCP, and the
+ * auth routes. Every request passes the Host allowlist and is resolved to a principal; each
+ * route names the scope it needs (see the endpoint table in README.md).
  *
  * @module
  */
 import { Hono } from "hono";
 import { cors } from "hono/cors";
+import { createMiddleware } from "hono/factory";
 import { secureHeaders } from "hono/secure-headers";
 import type { Command } from "../commands/mod.ts";
 import type { Snapshot } from "../shm/snapshot.ts";
 import type { HubCore } from "./core.ts";
 import { onError, RequestError, validate } from "./errors.ts";
-import {
-  bearer,
-  checkOrigin,
-  limitBody,
-  missingToken,
-  readJson,
-  requireToken,
-  safeEqual,
-  timeRequests,
-} from "./middleware.ts";
+import type { Principal } from "./auth/access.ts";
+import { authenticate, checkHost, principalOf, requireScope } from "./auth/guard.ts";
+import type { HostAllowlist } from "./auth/host_check.ts";
+import { mountAuthRoutes } from "./auth/routes.ts";
+import { isAdminEvent } from "./live_feed.ts";
+import { bearer, checkOrigin, limitBody, missingToken, readJson, timeRequests } from "./middleware.ts";
 import {
   buzzerBody,
   buzzerTestBody,
@@ -39,8 +38,8 @@ import { healthRoute, ingestHealth } from "./health_route.ts";
 
 const CLAMPED = "harvester_ingest_clamped_total";
 
-/** Build the Hono app over `core`. */
-export function createApp(core: HubCore): Hono {
+/** Build the Hono app over `core`; `hosts` is the Host allowlist. */
+export function createApp(core: HubCore, hosts: HostAllowlist): Hono {
   const o = core.options;
   const app = new Hono();
   const maxBody = o.bodyLimitBytes ?? 1024 * 1024;
@@ -76,32 +75,40 @@ export function createApp(core: HubCore): Hono {
       }),
     );
   }
+  const access = core.access;
+  app.use("*", checkHost(hosts));
+  app.use("*", authenticate(access));
+  const readPublic = (what: string) => requireScope("read", what, { publicWhen: () => access.publicRead });
+  const read = (what: string) => requireScope("read", what);
 
   // --- history (the recorder)
-  registerHistory(app, o.history);
+  // Readings over time: public like the readings when [hub] public_read is on.
+  registerHistory(app, o.history, readPublic("read history"));
 
   // --- dashboard
-  app.get("/", (c) => serveIndex(c, o.dashboardDir, core.pageToken));
+  // The page is the same for everyone and holds no credential; the script asks /auth/session.
+  app.get("/", (c) => serveIndex(c, o.dashboardDir));
+  app.get("/setup", (c) => serveIndex(c, o.dashboardDir));
   app.get("/assets/*", (c) => serveAsset(c, o.dashboardDir));
 
   // --- read API
   app.get("/health", healthRoute(core));
-  app.get("/api/readings", async (c) => {
+  app.get("/api/readings", readPublic("read readings"), async (c) => {
     await core.refresh();
     const ts = new Date(core.clock.now()).toISOString();
     return c.body(`{"timestamp":"${ts}","readings":${core.registry.readingsJson()}}`, 200, {
       "content-type": "application/json",
     });
   });
-  app.get("/api/nodes", async (c) => {
+  app.get("/api/nodes", readPublic("read nodes"), async (c) => {
     await core.refresh();
     return c.json({ nodes: core.registry.list() });
   });
-  app.get("/api/plugins", async (c) => {
+  app.get("/api/plugins", read("read plugins"), async (c) => {
     await core.refresh();
     return c.json({ plugins: core.registry.plugins() });
   });
-  app.get("/api/logs", async (c) => {
+  app.get("/api/logs", read("read logs"), async (c) => {
     const q = validate(logsQuery, c.req.query(), "query");
     const node = q.node ?? o.node;
     await core.refresh();
@@ -115,54 +122,68 @@ export function createApp(core: HubCore): Hono {
     }
     return c.json({ node, lines: await core.logs(node) });
   });
-  app.get("/api/events", (c) => eventsRoute(c, o.events, o.eventsAnswerMaxBytes));
-  app.get("/metrics", async (c) => {
+  app.get("/api/events", read("read events"), (c) => {
+    // Audit events are for admins (GET /api/audit).
+    const admin = principalOf(c).scopes.has("admin");
+    return eventsRoute(c, o.events, o.eventsAnswerMaxBytes, undefined, (t) => admin || !isAdminEvent(t));
+  });
+  app.get("/metrics", requireScope("metrics", "read metrics"), async (c) => {
     await core.refresh();
     const text = core.metrics.render(core.registry, core.liveClients(), o.metrics?.() ?? {});
     return c.body(text, 200, { "content-type": "text/plain; version=0.0.4; charset=utf-8" });
   });
 
-  // --- write API: token, body limit, validated bodies
-  const write = [limitBody(maxBody), checkOrigin(origins), requireToken((t) => core.canWrite(t))] as const;
-  const act = async (node: string, command: Command) => ({
-    ok: true,
-    node,
-    result: await core.dispatch(node, command),
-  });
+  mountAuthRoutes(app, access, o.events, origins);
+
+  // --- write API: act scope (CSRF for sessions), body limit, validated bodies, audited
+  const write = [
+    limitBody(maxBody),
+    checkOrigin(origins),
+    requireScope("act", "act on devices", { allowed: origins }),
+  ] as const;
+  const act = async (node: string, command: Command, who: Principal) => {
+    try {
+      const result = await core.dispatch(node, command);
+      access.audit(command.type, who, { node, command, ok: true });
+      return { ok: true, node, result };
+    } catch (e) {
+      access.audit(command.type, who, { node, command, ok: false, error: (e as Error).message });
+      throw e;
+    }
+  };
   const buzzerNode = o.buzzerNode ?? o.node;
 
   app.post("/api/buzzer", ...write, async (c) => {
     const b = validate(buzzerBody, await readJson(c), "body", "buzzer");
     const node = b.node ?? buzzerNode;
-    return c.json(await act(node, { type: "buzzer", pattern: b.pattern }));
+    return c.json(await act(node, { type: "buzzer", pattern: b.pattern }, principalOf(c)));
   });
   app.post("/api/buzzer/test", ...write, async (c) => {
     const b = validate(buzzerTestBody, await readJson(c, true), "body", "buzzer");
     const node = b.node ?? buzzerNode;
-    return c.json(await act(node, { type: "buzzer", pattern: "triple" }));
+    return c.json(await act(node, { type: "buzzer", pattern: "triple" }, principalOf(c)));
   });
   app.post("/api/leds", ...write, async (c) => {
     const b = validate(ledBody, await readJson(c), "body", "leds");
     const node = b.node ?? o.node;
-    return c.json(await act(node, { type: "led", index: b.index, r: b.r, g: b.g, b: b.b }));
+    return c.json(await act(node, { type: "led", index: b.index, r: b.r, g: b.g, b: b.b }, principalOf(c)));
   });
   app.post("/api/plugins/:id/reload", ...write, async (c) => {
     const plugin = validate(pluginIdParam, c.req.param("id"), "id");
     const b = validate(reloadBody, await readJson(c, true), "body");
     const node = b.node ?? o.node;
-    return c.json(await act(node, { type: "plugin.reload", plugin }));
+    return c.json(await act(node, { type: "plugin.reload", plugin }, principalOf(c)));
   });
   app.post("/api/name", ...write, async (c) => {
     const b = validate(nameBody, await readJson(c), "body", "name");
     const node = b.node ?? o.node;
-    return c.json(await act(node, { type: "set_name", name: b.name }));
+    return c.json(await act(node, { type: "set_name", name: b.name }, principalOf(c)));
   });
 
   // --- spoke ingest
   const spokeToken = (node: string, token: string | null) => {
     if (token === null) throw missingToken();
-    const expected = o.tokens.spokes[node];
-    if (expected === undefined || expected === "") {
+    if (!access.hasPushToken(node)) {
       throw new RequestError(
         403,
         `Cannot accept push from node "${node}": no token configured for it`,
@@ -170,7 +191,7 @@ export function createApp(core: HubCore): Hono {
         "has no push token",
       );
     }
-    if (!safeEqual(token, expected)) {
+    if (!access.mayPush(node, token)) {
       throw new RequestError(
         401,
         "Cannot authorize request: wrong token",
@@ -181,7 +202,12 @@ export function createApp(core: HubCore): Hono {
   };
 
   app.use("/push", ingestHealth(o.health));
-  app.post("/push", limitBody(maxBody), async (c) => {
+  // A push without a token is refused before its body is read (a wrong one by `authenticate`).
+  const needsToken = createMiddleware(async (c, next) => {
+    if (bearer(c) === null) throw missingToken();
+    await next();
+  });
+  app.post("/push", needsToken, limitBody(maxBody), async (c) => {
     const raw = await readJson(c);
     // A bare snapshot (reference 004 style) is a batch of one.
     const body =
@@ -235,7 +261,7 @@ export function createApp(core: HubCore): Hono {
     return c.json({ ok: true, accepted: b.snapshots.length, commands: core.queue.take(b.node) });
   });
 
-  app.post("/push/results", limitBody(maxBody), async (c) => {
+  app.post("/push/results", needsToken, limitBody(maxBody), async (c) => {
     const b = validate(pushResultsBody, await readJson(c), "body");
     spokeToken(b.node, bearer(c));
     return c.json({ ok: true, matched: core.queue.resolve(b.node, b.results) });
@@ -243,8 +269,17 @@ export function createApp(core: HubCore): Hono {
 
   // The MCP SDK is heavy (~28 MB resident): load it on the first /mcp request, not at start.
   app.all("/mcp", limitBody(maxBody), checkOrigin(origins), async (c) => {
+    const p = principalOf(c);
+    if (p.kind !== "token" || !p.scopes.has("read")) {
+      throw new RequestError(
+        p.kind === "anonymous" ? 401 : 403,
+        "Cannot use MCP: a bearer token with the 'read' scope is required",
+        "authorization",
+        p.kind === "anonymous" ? "is missing" : "lacks 'read'",
+      );
+    }
     const { handleMcp } = await import("./mcp.ts");
-    return handleMcp(c, core);
+    return handleMcp(c, core, p);
   });
   return app;
 }

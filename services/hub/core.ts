@@ -8,6 +8,8 @@
 import type { Command, CommandClient, CommandResult } from "../commands/mod.ts";
 import type { EventEnvelope, EventLog, EventSink } from "../events/event.ts";
 import type { ReadingRecord, SharedState, Snapshot } from "../shm/snapshot.ts";
+import { Access } from "./auth/access.ts";
+import type { NetLimits } from "./auth/net_guard.ts";
 import { type Clock, monotonicOf, systemClock } from "./clock.ts";
 import type { IngestLimits } from "./ingest.ts";
 import type { Health } from "../health/mod.ts";
@@ -40,8 +42,10 @@ export interface HubOptions {
   emit: EventSink;
   /** Command channel to local brokers (the hub's own node and `localNodes`). */
   commands: CommandClient;
-  /** `write`: token for write endpoints (the page token is always accepted too); `spokes`: node id → push token. */
+  /** `write`: a configured token with scopes read + act (`hub.token`); `spokes`: node id → push token; `feed`: read-only tokens. */
   tokens: { write: string | null; spokes: Record<string, string>; feed?: string[] };
+  /** Accounts, sessions, API tokens and network limits (`services/hub/auth`). */
+  access?: HubAccessOptions;
   /** Origins allowed cross-origin (CORS, MCP, socket.io). Default none. */
   corsOrigins?: string[];
   /** Largest accepted request body. Default 1 MiB. */
@@ -63,8 +67,6 @@ export interface HubOptions {
   spokeCommandTimeoutMs?: number;
   /** Live feed: packets one client may have pending before it is dropped. Default 2000. */
   feedMaxPending?: number;
-  /** Fixed page token (tests); default a random one per start. */
-  pageToken?: string;
   /** The recorder behind `/api/history` and MCP `get_history` (absent: history from the event log). */
   history?: HistoryStore;
   /** Where the hub's own faults are written (one line each); default stderr. */
@@ -77,6 +79,28 @@ export interface HubOptions {
   health?: Health;
 }
 
+/** Access settings of the hub (config `[hub]`). */
+export interface HubAccessOptions {
+  /** Where `hub-auth.json` (users, token hashes) lives; null/absent keeps them in memory. */
+  stateDir?: string | null;
+  /** Readings without a login (`/`, `/api/readings`, `/api/nodes`, reading events). Default false. */
+  publicRead?: boolean;
+  /** Bearer token for `/metrics` only. */
+  metricsToken?: string;
+  /** Session lifetime. Default 12 h. */
+  sessionTtlMs?: number;
+  /** Setup link lifetime. Default 15 min. */
+  setupTtlMs?: number;
+  /** Extra host names for the Host/Origin allowlist (`"*"` turns it off). */
+  allowedHosts?: string[];
+  /** PEM certificate and key: serve HTTPS (cookies get `Secure`). */
+  tls?: { cert: string; key: string };
+  /** Header/request/idle timeouts and connections per client. */
+  net?: NetLimits;
+  /** Where the setup link is printed. Default `console.error`. */
+  log?: (line: string) => void;
+}
+
 /** Everything the HTTP, socket and MCP layers share. */
 export interface HubCore {
   options: HubOptions;
@@ -84,7 +108,8 @@ export interface HubCore {
   registry: NodeRegistry;
   queue: SpokeCommandQueue;
   metrics: Metrics;
-  pageToken: string;
+  /** Who may do what: sessions, tokens, setup link, audit. */
+  access: Access;
   startedAt: number;
   localNodes: string[];
   /** Connected live-feed clients (set once the feed is attached). */
@@ -98,10 +123,6 @@ export interface HubCore {
    * @throws {CommandError} when the command fails, times out or reaches no broker
    */
   dispatch(node: string, command: Command): Promise<CommandResult>;
-  /** Whether `token` may write (write token or page token). */
-  canWrite(token: string): boolean;
-  /** Whether `token` may read the live feed. */
-  canRead(token: string): boolean;
   logs(node: string): Promise<LogLine[]>;
   /** Keep log lines a spoke pushed (bounded per node). */
   appendLogs(node: string, lines: LogLine[]): void;
@@ -118,7 +139,7 @@ export interface HubCore {
 const SPOKE_LOG_LINES = 500;
 
 /** Build the core. Timers are started by the caller (`listen`). */
-export function createCore(options: HubOptions, safeEqual: (a: string, b: string) => boolean): HubCore {
+export function createCore(options: HubOptions): HubCore {
   const clock = options.clock ?? systemClock;
   const mono = monotonicOf(clock);
   const intervalMs = (options.pushIntervalSeconds ?? 5) * 1000;
@@ -127,7 +148,21 @@ export function createCore(options: HubOptions, safeEqual: (a: string, b: string
   const localNodes = [options.node, ...(options.localNodes ?? []).filter((n) => n !== options.node)];
   registry.declare(options.node, options.role ?? "hub");
   for (const n of localNodes.slice(1)) registry.declare(n, "local");
-  const pageToken = options.pageToken ?? crypto.randomUUID().replaceAll("-", "");
+  const a = options.access ?? {};
+  const access = new Access({
+    stateDir: a.stateDir ?? null,
+    publicRead: a.publicRead,
+    metricsToken: a.metricsToken,
+    sessionTtlMs: a.sessionTtlMs,
+    setupTtlMs: a.setupTtlMs,
+    secureCookies: !!a.tls,
+    spokeTokens: options.tokens.spokes,
+    staticTokens: [
+      ...(options.tokens.write ? [{ name: "hub.token", token: options.tokens.write, scopes: ["act"] }] : []),
+      ...(options.tokens.feed ?? []).map((token, i) => ({ name: `feed-${i + 1}`, token, scopes: ["read"] })),
+    ],
+    emit: options.emit,
+  });
   let lastRefresh = -Infinity;
   const spokeLogs = new Map<string, LogLine[]>();
   let refreshing: Promise<void> | null = null;
@@ -138,7 +173,7 @@ export function createCore(options: HubOptions, safeEqual: (a: string, b: string
     registry,
     queue,
     metrics: new Metrics(),
-    pageToken,
+    access,
     startedAt: clock.now(),
     localNodes,
     liveClients: () => 0,
@@ -177,13 +212,6 @@ export function createCore(options: HubOptions, safeEqual: (a: string, b: string
       }
       if (!result.ok) throw new CommandError(node, result);
       return result;
-    },
-    canWrite(token) {
-      const w = options.tokens.write;
-      return safeEqual(token, pageToken) || (w !== null && w !== "" && safeEqual(token, w));
-    },
-    canRead(token) {
-      return core.canWrite(token) || (options.tokens.feed ?? []).some((t) => t !== "" && safeEqual(token, t));
     },
     async logs(node) {
       if (options.logs) {

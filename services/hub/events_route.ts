@@ -42,12 +42,14 @@ export function capPage(events: EventEnvelope[], maxBytes: number): EventsPage {
  *
  * @param maxBytes byte cap of the answer
  * @param onUnavailable told the reason when the log cannot be read (health)
+ * @param visible which event types this caller may see (audit events are for admins)
  */
 export async function eventsRoute(
   c: Context,
   log: EventLog,
   maxBytes = EVENTS_ANSWER_MAX_BYTES,
   onUnavailable?: (reason: string | null) => void,
+  visible: (type: string) => boolean = () => true,
 ): Promise<Response> {
   const q = validate(eventsQuery, c.req.query(), "query");
   let events: EventEnvelope[];
@@ -67,5 +69,5 @@ export async function eventsRoute(
     return c.json({ error: `Cannot read events: ${message}`, reason: message }, 503, { "retry-after": "5" });
   }
   onUnavailable?.(null);
-  return c.json(capPage(events, maxBytes));
+  return c.json(capPage(events.filter((e) => visible(e.type)), maxBytes));
 }

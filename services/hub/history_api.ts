@@ -6,7 +6,7 @@
  *
  * @module
  */
-import type { Hono } from "hono";
+import type { Hono, MiddlewareHandler } from "hono";
 import { z } from "zod";
 import type { History, Recorder } from "../recorder/mod.ts";
 import { HistoryQueryError, MAX_BUCKETS } from "../recorder/mod.ts";
@@ -149,16 +149,16 @@ export function readHistory(store: HistoryStore, query: Record<string, string>, 
   return out;
 }
 
-/** Register the history routes; without a store they answer 503 saying why. */
-export function registerHistory(app: Hono, store: HistoryStore | undefined): void {
+/** Register the history routes behind `guard`; without a store they answer 503 saying why. */
+export function registerHistory(app: Hono, store: HistoryStore | undefined, guard: MiddlewareHandler): void {
   const need = (): HistoryStore => {
     if (!store) {
       throw new RequestError(503, "Cannot read history: this hub records none ([history] enabled = false)");
     }
     return store;
   };
-  app.get("/api/history/series", (c) => c.json({ series: need().series(), status: need().status() }));
-  app.get("/api/history/export.csv", (c) => {
+  app.get("/api/history/series", guard, (c) => c.json({ series: need().series(), status: need().status() }));
+  app.get("/api/history/export.csv", guard, (c) => {
     const q = c.req.query();
     if (!q.field) {
       throw new RequestError(400, "Cannot export history: 'field' is required", "field", "is required");
@@ -172,7 +172,7 @@ export function registerHistory(app: Hono, store: HistoryStore | undefined): voi
     c.header("content-disposition", `attachment; filename="${h.node}-${h.sensor}-${h.field}.csv"`);
     return c.body(lines.join("\n") + "\n");
   });
-  app.get("/api/history", (c) => {
+  app.get("/api/history", guard, (c) => {
     const histories = readHistory(need(), c.req.query());
     return c.json(c.req.query("field") ? histories[0] : { sensor: c.req.query("sensor"), fields: histories });
   });

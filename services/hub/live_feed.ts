@@ -1,6 +1,9 @@
 /**
- * The live feed: socket.io on the hub's HTTP server. A client authenticates with a token (page
- * token or a configured one) — also when it recovers a session — gets the last 50 events on
+ * The live feed: socket.io on the hub's HTTP server. A client authenticates with a session
+ * cookie or a `read` token — at the engine.io handshake (`allowRequest`) and again at the
+ * socket.io connect, also when it recovers a session. What it receives depends on its level:
+ * `public` (anonymous with `public_read`) gets readings and node status only, `read` everything
+ * but audit events, `admin` everything. It gets the last 50 events on
  * connect, can ask for `replay` `{count}` (≤ 1000) and `subscribe` `{types}` by type prefix.
  * A client that falls behind (its engine write buffer exceeds `maxPending`) stops receiving,
  * is sent `lagging` and is disconnected once that is flushed (or after a grace period).
@@ -10,16 +13,43 @@
  *
  * @module
  */
-import type { Server as HttpServer } from "node:http";
+import type { IncomingMessage, Server as HttpServer } from "node:http";
 import { Server, type Socket } from "socket.io";
 import type { EventEnvelope, EventLog } from "../events/event.ts";
 import { boundRecoveryBuffer } from "./feed_recovery.ts";
 
+/** What a feed client may see. */
+export type FeedLevel = "public" | "read" | "admin";
+
+/** The credential a client presented: bearer/`auth.token`, and its `Cookie` header. */
+export interface FeedCredential {
+  token: string | null;
+  cookie: string | null;
+}
+
+/** Event types a `public` client receives. */
+export function isPublicEvent(type: string): boolean {
+  return type === "reading" || type.startsWith("node.");
+}
+
+/** Event types only `admin` clients receive. */
+export function isAdminEvent(type: string): boolean {
+  return type.startsWith("audit.");
+}
+
+/** Whether a client of `level` may see an event of `type`. */
+export function visibleTo(level: FeedLevel, type: string): boolean {
+  if (isAdminEvent(type)) return level === "admin";
+  return level !== "public" || isPublicEvent(type);
+}
+
 /** Options for {@link LiveFeed}. */
 export interface LiveFeedOptions {
   events: EventLog;
-  /** Returns true for a token allowed to read the feed. */
-  authorize: (token: string) => boolean;
+  /** The level of a credential, or the reason it is refused. */
+  authorize: (cred: FeedCredential) => { level: FeedLevel } | { error: string };
+  /** Engine.io handshake check (Host allowlist, credential); return an error message to refuse. */
+  allowRequest?: (req: IncomingMessage) => string | null;
   /** Events sent on connect. Default 50. */
   catchUp?: number;
   /** Largest `replay` count. Default 1000. */
@@ -37,24 +67,28 @@ export interface LiveFeedOptions {
 interface ClientState {
   types: string[];
   lagging: boolean;
+  level: FeedLevel;
 }
 
 const ALL = "feed:all";
 const room = (prefix: string) => `feed:type:${prefix}`;
 
-/** Token of a handshake: `auth.token`, else `Authorization: Bearer`. */
-function handshakeToken(socket: Socket): string | null {
+const LEVEL_ROOMS: Record<FeedLevel, string> = { public: "lvl:public", read: "lvl:read", admin: "lvl:admin" };
+
+/** Credential of a handshake: `auth.token`, else `Authorization: Bearer`; and the cookie. */
+function credentialOf(socket: Socket): FeedCredential {
+  const cookie = typeof socket.handshake.headers.cookie === "string" ? socket.handshake.headers.cookie : null;
   const t = (socket.handshake.auth as Record<string, unknown> | undefined)?.token;
-  if (typeof t === "string" && t) return t;
+  if (typeof t === "string" && t) return { token: t, cookie };
   const h = socket.handshake.headers.authorization;
   const m = typeof h === "string" ? h.match(/^Bearer\s+(\S+)/i) : null;
-  return m ? m[1] : null;
+  return { token: m ? m[1] : null, cookie };
 }
 
 /** The socket.io side of the hub. */
 export class LiveFeed {
   readonly io: Server;
-  #opts: Required<Omit<LiveFeedOptions, "onLagging" | "corsOrigins">> & LiveFeedOptions;
+  #opts: Required<Omit<LiveFeedOptions, "onLagging" | "corsOrigins" | "allowRequest">> & LiveFeedOptions;
   #unsubscribe: () => void;
   /** Live prefixes and how many clients hold each. */
   #prefixes = new Map<string, number>();
@@ -73,6 +107,10 @@ export class LiveFeed {
     this.io = new Server(server, {
       serveClient: false,
       cors: options.corsOrigins?.length ? { origin: options.corsOrigins } : undefined,
+      allowRequest: (req, cb) => {
+        const why = options.allowRequest?.(req) ?? null;
+        cb(why, why === null);
+      },
       // Middleware must run on recovery too, or a revoked token would keep a recovered session.
       connectionStateRecovery: { maxDisconnectionDuration: 2 * 60_000, skipMiddlewares: false },
     });
@@ -81,9 +119,11 @@ export class LiveFeed {
     // …and in count, keeping only a few while no session waits (issue 11).
     boundRecovery(this.io, this.#opts.replayMax);
     this.io.use((socket, next) => {
-      const token = handshakeToken(socket);
-      if (token === null) return next(new Error("Cannot join live feed: missing token"));
-      if (!this.#opts.authorize(token)) return next(new Error("Cannot join live feed: wrong token"));
+      const cred = credentialOf(socket);
+      const r = this.#opts.authorize(cred);
+      if ("error" in r) return next(new Error(r.error));
+      socket.data.cred = cred;
+      socket.data.level = r.level;
       next();
     });
     this.io.on("connection", (socket) => this.#onConnection(socket));
@@ -101,8 +141,11 @@ export class LiveFeed {
   }
 
   async #onConnection(socket: Socket): Promise<void> {
-    const state: ClientState = { types: [], lagging: false };
+    const level = socket.data.level as FeedLevel;
+    const state: ClientState = { types: [], lagging: false, level };
     this.#state.set(socket.id, state);
+    for (const r of Object.values(LEVEL_ROOMS)) socket.leave(r);
+    socket.join(LEVEL_ROOMS[level]);
     if (socket.recovered) {
       // Rooms are restored by socket.io; rebuild our bookkeeping from them.
       state.types = [...socket.rooms].filter((r) => r.startsWith("feed:type:")).map((r) => r.slice(10));
@@ -118,7 +161,9 @@ export class LiveFeed {
     socket.on("replay", (msg: unknown, ack?: unknown) => this.#onReplay(socket, msg, ack));
     if (!socket.recovered) {
       try {
-        for (const e of await this.#opts.events.latest(this.#opts.catchUp)) socket.emit("event", e);
+        for (const e of await this.#opts.events.latest(this.#opts.catchUp)) {
+          if (visibleTo(level, e.type)) socket.emit("event", e);
+        }
       } catch (e) {
         socket.emit("feed_error", {
           error: `Cannot send catch-up events: ${(e as Error).message}`,
@@ -207,7 +252,9 @@ export class LiveFeed {
       );
     }
     const types = state?.types ?? [];
-    const wanted = types.length ? events.filter((e) => types.some((t) => e.type.startsWith(t))) : events;
+    const level = state?.level ?? "public";
+    const wanted = (types.length ? events.filter((e) => types.some((t) => e.type.startsWith(t))) : events)
+      .filter((e) => visibleTo(level, e.type));
     for (const e of wanted) socket.emit("event", e);
     if (typeof ack === "function") ack({ ok: true, count: wanted.length });
     socket.emit("replayed", { count: wanted.length });
@@ -217,7 +264,40 @@ export class LiveFeed {
     this.#dropLaggards();
     const rooms = [ALL];
     for (const p of this.#prefixes.keys()) if (e.type.startsWith(p)) rooms.push(room(p));
-    this.io.to(rooms).emit("event", e);
+    const hidden = (Object.keys(LEVEL_ROOMS) as FeedLevel[]).filter((l) => !visibleTo(l, e.type));
+    this.io.to(rooms).except(hidden.map((l) => LEVEL_ROOMS[l])).emit("event", e);
+  }
+
+  /**
+   * Check every connected client's credential again (after a logout, revocation or expiry):
+   * refused ones are disconnected, changed levels take effect at once.
+   *
+   * @returns how many clients were disconnected
+   */
+  revalidate(): number {
+    let dropped = 0;
+    for (const socket of this.io.of("/").sockets.values()) {
+      const cred = socket.data.cred as FeedCredential | undefined;
+      const r = cred ? this.#opts.authorize(cred) : { error: "no credential" };
+      if ("error" in r) {
+        socket.emit("feed_error", {
+          error: `Cannot stay on live feed: ${r.error}`,
+          field: null,
+          problem: null,
+        });
+        socket.disconnect(true);
+        dropped++;
+        continue;
+      }
+      const state = this.#state.get(socket.id);
+      if (state && state.level !== r.level) {
+        socket.leave(LEVEL_ROOMS[state.level]);
+        socket.join(LEVEL_ROOMS[r.level]);
+        state.level = r.level;
+        socket.data.level = r.level;
+      }
+    }
+    return dropped;
   }
 
   /** Stop feeding clients whose engine buffer is over the cap; tell them; disconnect after the flush. */

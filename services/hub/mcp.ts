@@ -1,7 +1,8 @@
 /**
  * `/mcp`: the Model Context Protocol over streamable HTTP (stateless: one server per request,
- * JSON responses). Read tools are open; tools that act (`buzz`, `set_led`, `set_name`) need the
- * same bearer token as the write API. Browser requests from foreign origins are refused.
+ * JSON responses). Every request needs a bearer token with `read`; tools that act (`buzz`,
+ * `set_led`, `set_name`, annotated `readOnlyHint: false`) need `act` and are audited. Browser
+ * requests from foreign origins are refused.
  *
  * @module
  */
@@ -10,8 +11,8 @@ import { WebStandardStreamableHTTPServerTransport } from "@modelcontextprotocol/
 import type { Context } from "hono";
 import { z } from "zod";
 import type { Command } from "../commands/mod.ts";
+import type { Principal } from "./auth/access.ts";
 import type { HubCore } from "./core.ts";
-import { bearer } from "./middleware.ts";
 import { parseTime, readHistory } from "./history_api.ts";
 
 type ToolResult = { content: Array<{ type: "text"; text: string }>; isError?: boolean };
@@ -26,16 +27,33 @@ function fail(message: string): ToolResult {
 
 const nodeArg = z.string().max(64).optional().describe("Node id; default the hub's own node");
 
-/** Build an MCP server for one request; `authorized` unlocks the acting tools. */
-export function buildMcpServer(core: HubCore, authorized: boolean): McpServer {
+const READ = { readOnlyHint: true, destructiveHint: false, openWorldHint: false } as const;
+const ACT = {
+  readOnlyHint: false,
+  destructiveHint: false,
+  idempotentHint: false,
+  openWorldHint: true,
+} as const;
+
+/** Build an MCP server for one request of `who`; the `act` scope unlocks the acting tools. */
+export function buildMcpServer(core: HubCore, who: Principal): McpServer {
   const o = core.options;
   const server = new McpServer({ name: "harvester-hub", version: "1.0.0" });
   const nodeOf = (n?: string) => n ?? o.node;
   const act = async (what: string, node: string, command: Command): Promise<ToolResult> => {
-    if (!authorized) return fail(`Cannot ${what}: a bearer token is required for this tool`);
+    if (!who.scopes.has("act")) return fail(`Cannot ${what}: token '${who.name}' lacks the 'act' scope`);
     try {
-      return json({ ok: true, node, result: await core.dispatch(node, command) });
+      const result = await core.dispatch(node, command);
+      core.access.audit(command.type, who, { node, command, ok: true, via: "mcp" });
+      return json({ ok: true, node, result });
     } catch (e) {
+      core.access.audit(command.type, who, {
+        node,
+        command,
+        ok: false,
+        via: "mcp",
+        error: (e as Error).message,
+      });
       return fail((e as Error).message);
     }
   };
@@ -43,6 +61,7 @@ export function buildMcpServer(core: HubCore, authorized: boolean): McpServer {
   server.registerTool("get_state", {
     description: "Latest snapshot of a node: readings, plugins, LEDs, anima, identity",
     inputSchema: { node: nodeArg },
+    annotations: READ,
   }, async ({ node }: { node?: string }) => {
     await core.refresh();
     const s = core.snapshot(nodeOf(node));
@@ -53,6 +72,7 @@ export function buildMcpServer(core: HubCore, authorized: boolean): McpServer {
   server.registerTool("get_readings", {
     description: "Current readings of all nodes (or one), ids node:sensor, with a stale flag",
     inputSchema: { node: nodeArg },
+    annotations: READ,
   }, async ({ node }: { node?: string }) => {
     await core.refresh();
     const all = core.registry.readings();
@@ -78,7 +98,7 @@ export function buildMcpServer(core: HubCore, authorized: boolean): McpServer {
         ),
         since: z.string().max(64).optional(),
       },
-      annotations: { readOnlyHint: true },
+      annotations: READ,
     },
     async (a: {
       sensor: string;
@@ -126,7 +146,7 @@ export function buildMcpServer(core: HubCore, authorized: boolean): McpServer {
         field: z.string().min(1).max(64).describe("Field, e.g. temperature"),
         ...rangeArgs,
       },
-      annotations: { readOnlyHint: true },
+      annotations: READ,
     },
     (a: { sensor: string; field: string; from?: string; to?: string }) => {
       if (!o.history) {
@@ -149,6 +169,7 @@ export function buildMcpServer(core: HubCore, authorized: boolean): McpServer {
   server.registerTool("list_plugins", {
     description: "Plugins of all nodes with status, restarts, last error and scheduler state",
     inputSchema: { node: nodeArg },
+    annotations: READ,
   }, async ({ node }: { node?: string }) => {
     await core.refresh();
     const all = core.registry.plugins();
@@ -163,15 +184,21 @@ export function buildMcpServer(core: HubCore, authorized: boolean): McpServer {
         since: z.string().max(64).optional(),
         limit: z.number().int().min(1).max(1000).optional(),
       },
+      annotations: READ,
     },
-    async ({ type, since, limit }: { type?: string; since?: string; limit?: number }) =>
-      json({ events: await o.events.query({ type, since, limit: limit ?? 50 }) }),
+    async ({ type, since, limit }: { type?: string; since?: string; limit?: number }) => {
+      const events = await o.events.query({ type, since, limit: limit ?? 50 });
+      return json({
+        events: who.scopes.has("admin") ? events : events.filter((e) => !e.type.startsWith("audit.")),
+      });
+    },
   );
   server.registerTool(
     "buzz",
     {
-      description: "Sound the buzzer (needs a token)",
+      description: "Sound the buzzer (needs the 'act' scope)",
       inputSchema: { pattern: z.enum(["single", "triple", "long"]), node: nodeArg },
+      annotations: ACT,
     },
     ({ pattern, node }: { pattern: "single" | "triple" | "long"; node?: string }) =>
       act("buzz", node ?? o.buzzerNode ?? o.node, { type: "buzzer", pattern }),
@@ -179,7 +206,8 @@ export function buildMcpServer(core: HubCore, authorized: boolean): McpServer {
   server.registerTool(
     "set_led",
     {
-      description: "Set one LED of the strip (needs a token)",
+      description: "Set one LED of the strip (needs the 'act' scope)",
+      annotations: { ...ACT, idempotentHint: true },
       inputSchema: {
         index: z.number().int().min(0).max(255),
         r: z.number().int().min(0).max(255),
@@ -194,8 +222,9 @@ export function buildMcpServer(core: HubCore, authorized: boolean): McpServer {
   server.registerTool(
     "set_name",
     {
-      description: "Rename the node's creature (anima identity; needs a token)",
+      description: "Rename the node's creature (anima identity; needs the 'act' scope)",
       inputSchema: { name: z.string().trim().min(1).max(64), node: nodeArg },
+      annotations: { ...ACT, destructiveHint: true, idempotentHint: true },
     },
     ({ name, node }: { name: string; node?: string }) =>
       act("set name", nodeOf(node), { type: "set_name", name }),
@@ -223,10 +252,9 @@ export function buildMcpServer(core: HubCore, authorized: boolean): McpServer {
   return server;
 }
 
-/** Answer one MCP request (stateless streamable HTTP): a fresh server per request. */
-export async function handleMcp(c: Context, core: HubCore): Promise<Response> {
-  const token = bearer(c);
-  const server = buildMcpServer(core, token !== null && core.canWrite(token));
+/** Answer one MCP request of `who` (stateless streamable HTTP): a fresh server per request. */
+export async function handleMcp(c: Context, core: HubCore, who: Principal): Promise<Response> {
+  const server = buildMcpServer(core, who);
   const transport = new WebStandardStreamableHTTPServerTransport({
     sessionIdGenerator: undefined,
     enableJsonResponse: true,

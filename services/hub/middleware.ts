@@ -1,5 +1,5 @@
 /**
- * Named middleware factories: bearer-token auth (constant time), JSON body reading with a size
+ * Named middleware factories: constant-time secret compare, JSON body reading with a size
  * limit that also holds for chunked bodies, request timing for `/metrics`, Origin checks.
  *
  * @module
@@ -38,28 +38,6 @@ export function missingToken(): RequestError {
     "authorization",
     "is missing",
   );
-}
-
-/**
- * Require a bearer token that `accept` recognizes.
- *
- * @param accept returns true for a valid token
- * @returns middleware answering 401 when the token is missing or wrong
- */
-export function requireToken(accept: (token: string) => boolean): MiddlewareHandler {
-  return async function requireTokenMiddleware(c, next) {
-    const token = bearer(c);
-    if (token === null) throw missingToken();
-    if (!accept(token)) {
-      throw new RequestError(
-        401,
-        "Cannot authorize request: wrong token",
-        "authorization",
-        "is not a valid token",
-      );
-    }
-    await next();
-  };
 }
 
 /**

@@ -4,8 +4,9 @@
  *
  * @module
  */
-export { createHub, type Hub, type HubServer } from "./hub.ts";
-export type { HubCore, HubOptions, LogLine } from "./core.ts";
+export { AccessConfigError, createHub, type Hub, type HubServer, isLoopback, LOOPBACK_HINT } from "./hub.ts";
+export type { HubAccessOptions, HubCore, HubOptions, LogLine } from "./core.ts";
+export { hubAccessOptions, runTokenCli } from "./auth/mod.ts";
 export {
   NodeRegistry,
   type NodeRegistryOptions,
@@ -15,6 +16,6 @@ export {
 } from "./registry.ts";
 export { SpokeCommandQueue } from "./spoke_queue.ts";
 export { CommandError, RequestError } from "./errors.ts";
-export { LiveFeed, type LiveFeedOptions } from "./live_feed.ts";
+export { type FeedCredential, type FeedLevel, LiveFeed, type LiveFeedOptions } from "./live_feed.ts";
 export type { ExtraMetrics, GaugeSample } from "./metrics.ts";
 export { type Clock, systemClock } from "./clock.ts";

@@ -1,7 +1,7 @@
 /**
- * The dashboard: `GET /` serves `index.html` with the page token injected as
- * `<meta name="harvester-token">`; `GET /assets/<path>` serves files under the dashboard folder
- * with resolution that cannot leave it.
+ * The dashboard: `GET /` serves `index.html` as it is on disk — the same bytes for everyone, no
+ * credential in it (the script asks `/auth/session`); `GET /assets/<path>` serves files under the
+ * dashboard folder with resolution that cannot leave it.
  *
  * @module
  */
@@ -24,22 +24,6 @@ const TYPES: Record<string, string> = {
   ".LICENSE": "text/plain; charset=utf-8",
 };
 
-function escapeAttr(s: string): string {
-  return s.replace(/&/g, "&amp;").replace(/"/g, "&quot;").replace(/</g, "&lt;");
-}
-
-/**
- * Put `<meta name="harvester-token" content="…">` into the page: replace an existing one, or
- * insert it right after `<head>`.
- */
-export function injectToken(html: string, token: string): string {
-  const meta = `<meta name="harvester-token" content="${escapeAttr(token)}">`;
-  const existing = /<meta\s+name=["']harvester-token["'][^>]*>/i;
-  if (existing.test(html)) return html.replace(existing, meta);
-  if (/<head[^>]*>/i.test(html)) return html.replace(/<head[^>]*>/i, (m) => `${m}\n${meta}`);
-  return meta + html;
-}
-
 /**
  * Resolve `rel` (URL-decoded) under `root`, or null when it would escape it.
  *
@@ -60,7 +44,7 @@ export function safeJoin(root: string, rel: string): string | null {
 }
 
 /** `GET /` handler. */
-export async function serveIndex(c: Context, dir: string | undefined, token: string): Promise<Response> {
+export async function serveIndex(c: Context, dir: string | undefined): Promise<Response> {
   if (!dir) throw new RequestError(404, "Cannot serve dashboard: no dashboard folder configured");
   let html: string;
   try {
@@ -69,7 +53,7 @@ export async function serveIndex(c: Context, dir: string | undefined, token: str
     throw new RequestError(404, `Cannot serve dashboard: ${join(dir, "index.html")} not found`);
   }
   c.header("cache-control", "no-store");
-  return c.html(injectToken(html, token));
+  return c.html(html);
 }
 
 /** `GET /assets/*` handler. */

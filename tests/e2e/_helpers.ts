@@ -6,6 +6,10 @@
  * @module
  */
 import { type Browser, chromium } from "playwright-core";
+import { AuthStore, hashPassword } from "../../services/hub/auth/mod.ts";
+
+/** Reads need a token now (the hub refuses anonymous reads unless public_read is on). */
+const READ_AUTH = { authorization: "Bearer e2e-write-token" };
 
 /** Where the tests write screenshots (gitignored; named in the README). */
 export const SCREENSHOT_DIR = new URL("../out/screenshots/", import.meta.url).pathname;
@@ -179,6 +183,8 @@ export async function startService(
 /** A hub and one spoke for the dashboard tests. */
 export interface Stack {
   url: string;
+  /** An admin account that exists on the hub. */
+  login: { user: string; password: string };
   hubNode: string;
   spokeNode: string;
   /** Kills the spoke's process (SIGKILL: no goodbye to the hub). */
@@ -190,6 +196,8 @@ export interface Stack {
 }
 
 const HUB_NODE = "hub";
+/** The e2e admin account. */
+export const E2E_LOGIN = { user: "e2e-admin", password: "e2e-password-long-enough" };
 const SPOKE_NODE = "spoke1";
 const SPOKE_TOKEN = "e2e-spoke-token";
 
@@ -256,6 +264,9 @@ dir = "${stateDir}"
  */
 export async function startRealStack(): Promise<Stack> {
   const stateDir = await Deno.makeTempDir({ prefix: "harvester-e2e-state-" });
+  // The account the browser logs in with, made the way `main.ts` would find it: in the hub's state dir.
+  await Deno.mkdir(`${stateDir}/hub`, { recursive: true });
+  new AuthStore(`${stateDir}/hub`).addUser(E2E_LOGIN.user, "admin", await hashPassword(E2E_LOGIN.password));
   const port = freePort();
   const startHub = () =>
     startService({ name: "hub", mode: "start", port, toml: hubToml(port, `${stateDir}/hub`) });
@@ -275,7 +286,7 @@ export async function startRealStack(): Promise<Stack> {
       waitHealth: false,
     });
     await waitFor(`see node "${SPOKE_NODE}" online at the hub`, async () => {
-      const res = await fetch(`${hub!.url}/api/nodes`);
+      const res = await fetch(`${hub!.url}/api/nodes`, { headers: READ_AUTH });
       const { nodes } = await res.json() as { nodes: { id: string; status: string }[] };
       return nodes.some((n) => n.id === SPOKE_NODE && n.status === "online");
     }, 45000).catch((err) => {
@@ -287,6 +298,7 @@ export async function startRealStack(): Promise<Stack> {
   }
   return {
     url: hub.url,
+    login: E2E_LOGIN,
     hubNode: HUB_NODE,
     spokeNode: SPOKE_NODE,
     killSpoke: async () => {
@@ -312,6 +324,7 @@ export async function startMockStack(): Promise<Stack> {
   const url = mock.url;
   return {
     url,
+    login: E2E_LOGIN,
     hubNode: HUB_NODE,
     spokeNode: SPOKE_NODE,
     killSpoke: () => {

@@ -37,7 +37,7 @@ export interface MockHub {
 
 /** Starts the mock hub on `port` (0 = any free port). */
 export async function startMock(port = 0): Promise<MockHub> {
-  // A new page token per start, like the real hub: an open page must pick up the new one.
+  // A CSRF token per start.
   const TOKEN = `mock-${crypto.randomUUID()}`;
   const events: Envelope[] = [];
   let seq = 0;
@@ -183,8 +183,21 @@ export async function startMock(port = 0): Promise<MockHub> {
     if (req.method === "GET" && p === "/") {
       const html = await Deno.readTextFile(DASHBOARD + "index.html");
       res.writeHead(200, { "content-type": TYPES[".html"] });
-      res.end(html.replace("<head>", `<head>\n<meta name="harvester-token" content="${TOKEN}">`));
+      res.end(html);
       return;
+    }
+    if (req.method === "GET" && p === "/auth/session") {
+      // The mock is always logged in as an operator; writes carry this CSRF token.
+      return json(res, 200, {
+        authenticated: true,
+        kind: "user",
+        user: "mock",
+        role: "operator",
+        scopes: ["act", "read"],
+        csrf: TOKEN,
+        public_read: false,
+        setup_pending: false,
+      });
     }
     if (req.method === "GET" && p.startsWith("/assets/")) {
       const rel = p.slice(8);
@@ -258,8 +271,8 @@ export async function startMock(port = 0): Promise<MockHub> {
       return json(res, 200, { events: events.filter((e) => e.type.startsWith(type)).slice(-limit) });
     }
     if (req.method === "POST") {
-      if (req.headers.authorization !== `Bearer ${TOKEN}`) {
-        return json(res, 401, { error: "Missing or wrong token" });
+      if (req.headers["x-csrf-token"] !== TOKEN) {
+        return json(res, 403, { error: "Missing or wrong CSRF token" });
       }
       const b = await body(req);
       if (p === "/api/buzzer") {
@@ -291,9 +304,7 @@ export async function startMock(port = 0): Promise<MockHub> {
   });
   const sio = new Server(server, { serveClient: false });
   io = sio;
-  sio.use((socket, next) =>
-    socket.handshake.auth?.token === TOKEN ? next() : next(new Error("unauthorized"))
-  );
+  // The mock has no accounts: every page is "logged in" (see /auth/session).
   sio.on("connection", (socket) => {
     for (const e of events.slice(-50)) socket.emit("event", e);
     socket.on("replay", (m: { count?: number }) => {

@@ -21,6 +21,9 @@ import {
   waitFor,
 } from "./_helpers.ts";
 
+/** Reads need a token now (the hub refuses anonymous reads unless public_read is on). */
+const READ_AUTH = { authorization: "Bearer e2e-write-token" };
+
 const byId = (id: string) => `[data-testid="${id}"]`;
 const MOCK = Boolean(Deno.env.get("HARVESTER_E2E_MOCK"));
 /** Screenshots of the real service; a mock run keeps its own out of the way. */
@@ -88,9 +91,15 @@ Deno.test({
       const page = await ctx.newPage();
       const problems = watch(page, stack.url);
 
-      await t.step("the page loads, shows its loading state clearing and goes live", async () => {
+      await t.step("the page loads, asks for a login, and goes live after it", async () => {
         await page.goto(stack.url);
         assert.equal(await page.title(), "HARVESTER");
+        if (!MOCK) {
+          await page.waitForSelector(byId("login-form"), { state: "visible", timeout: 20000 });
+          await page.fill(byId("login-user"), stack.login.user);
+          await page.fill(byId("login-password"), stack.login.password);
+          await page.click(byId("login-submit"));
+        }
         await page.waitForSelector(`${byId("connection")}[data-state="connected"]`, { timeout: 20000 });
         await page.waitForSelector(byId("loading"), { state: "hidden", timeout: 5000 });
         assert.equal(await page.isVisible(byId("disconnected-banner")), false);
@@ -132,7 +141,7 @@ Deno.test({
       });
 
       await t.step("the IAQ gauge, LED strip and OLED mirror what the hub reports", async () => {
-        const api = await (await fetch(`${stack.url}/api/readings`)).json();
+        const api = await (await fetch(`${stack.url}/api/readings`, { headers: READ_AUTH })).json();
         const bme = api.readings.find((r: { id: string }) => r.id === `${hub}:bme680`);
         assert.ok(bme, "the API has the hub's bme680 reading");
         const gauge = byId(`iaq-${hub}`);
@@ -153,16 +162,18 @@ Deno.test({
         assert.equal(band, expected, `IAQ ${value} is in band ${expected}`);
 
         assert.equal(await page.locator(`${byId(`leds-${hub}`)} ${byId("led")}`).count(), 11);
-        const nodes = (await (await fetch(`${stack.url}/api/nodes`)).json()).nodes as {
-          id: string;
-          leds: string[];
-          oled: string | null;
-        }[];
+        const nodes = (await (await fetch(`${stack.url}/api/nodes`, { headers: READ_AUTH })).json())
+          .nodes as {
+            id: string;
+            leds: string[];
+            oled: string | null;
+          }[];
         const hubNode = nodes.find((n) => n.id === hub)!;
         await waitFor("see the LED strip match /api/nodes", async () => {
-          const fresh = ((await (await fetch(`${stack.url}/api/nodes`)).json()).nodes as typeof nodes).find((
-            n,
-          ) => n.id === hub)!;
+          const fresh = ((await (await fetch(`${stack.url}/api/nodes`, { headers: READ_AUTH })).json())
+            .nodes as typeof nodes).find((
+              n,
+            ) => n.id === hub)!;
           const shown = await page.$$eval(
             `${byId(`leds-${hub}`)} ${byId("led")}`,
             (els) => els.map((e) => e.getAttribute("data-color")),
@@ -207,7 +218,7 @@ Deno.test({
         );
         // The snapshot the API serves follows within a cycle or two.
         await waitFor("see LED 9 magenta in /api/nodes", async () => {
-          const api = await (await fetch(`${stack.url}/api/nodes`)).json() as {
+          const api = await (await fetch(`${stack.url}/api/nodes`, { headers: READ_AUTH })).json() as {
             nodes: { id: string; leds: string[] }[];
           };
           return api.nodes.find((n) => n.id === hub)?.leds[9]?.toLowerCase() === "#ff00ff";
@@ -312,7 +323,13 @@ Deno.test({
           }]] as const
         ) {
           for (const scheme of ["light", "dark"] as const) {
-            const c = await browser.newContext({ viewport, colorScheme: scheme, isMobile: name === "phone" });
+            // The logged-in session's cookie, so the screenshots show the dashboard, not the login.
+            const c = await browser.newContext({
+              viewport,
+              colorScheme: scheme,
+              isMobile: name === "phone",
+              storageState: await ctx.storageState(),
+            });
             const p = await c.newPage();
             const probs = watch(p, stack.url);
             await p.goto(stack.url);

@@ -1,39 +1,25 @@
 // HARVESTER dashboard: loads the current state over the hub API, then follows the socket.io
 // event feed. No build step, no external requests: everything comes from /assets/.
 import { io } from "./vendor/socket.io.esm.min.js";
+import { AdminPanel, gate, loadSession, maySee, session, wireButtons } from "./auth.js";
 import { NodeBoard } from "./nodes.js";
 import { HistoryView } from "./history.js";
 import { EventStream, LogViewer, PluginTable } from "./panels.js";
 import { formatAge, formatClock, h, setText } from "./ui.js";
 
 const $ = (testid) => document.querySelector(`[data-testid="${testid}"]`);
-let token = document.querySelector('meta[name="harvester-token"]')?.content ?? "";
 const REFRESH_MS = 4000;
 const SEEN_KEEP = 4000;
 
 let clockOffset = 0; // server time − browser time, from /api/readings
 const now = () => Date.now() + clockOffset;
 
-/**
- * Fetches the page token again: a restarted hub issues a new one, and an open page must keep
- * working without a reload. Returns true when it changed.
- */
-async function refreshToken() {
-  const res = await fetch("/", { cache: "no-store" });
-  const html = await res.text();
-  const doc = new DOMParser().parseFromString(html, "text/html");
-  const fresh = doc.querySelector('meta[name="harvester-token"]')?.getAttribute("content") ?? "";
-  if (!fresh || fresh === token) return false;
-  token = fresh;
-  if (socket) socket.auth = { token };
-  return true;
-}
-
 /** Calls the hub API; throws an Error with the hub's own message on a non-2xx answer. */
-async function api(method, path, body, retried = false) {
+async function api(method, path, body) {
   const headers = { accept: "application/json" };
   if (body !== undefined) headers["content-type"] = "application/json";
-  if (method !== "GET" && token) headers.authorization = `Bearer ${token}`;
+  // The session cookie rides along by itself; writes add the session's CSRF token.
+  if (method !== "GET" && session.csrf) headers["x-csrf-token"] = session.csrf;
   const res = await fetch(path, {
     method,
     headers,
@@ -44,9 +30,6 @@ async function api(method, path, body, retried = false) {
     data = await res.json();
   } catch {
     // non-JSON answer; described below
-  }
-  if (res.status === 401 && method !== "GET" && !retried && await refreshToken().catch(() => false)) {
-    return api(method, path, body, true);
   }
   if (!res.ok) {
     const msg = data?.error ?? `HTTP ${res.status}`;
@@ -68,6 +51,8 @@ const logs = new LogViewer(
   $("log-lines"),
   (node) => api("GET", `/api/logs?node=${encodeURIComponent(node)}`),
 );
+const admin = new AdminPanel(api);
+const canRead = () => session.scopes.includes("read");
 const seen = new Set();
 let lastEventTs = null;
 let loaded = false;
@@ -137,7 +122,7 @@ async function refresh() {
   const [r, n, p] = await Promise.all([
     api("GET", "/api/readings"),
     api("GET", "/api/nodes"),
-    api("GET", "/api/plugins"),
+    canRead() ? api("GET", "/api/plugins") : { plugins: [] },
   ]);
   const serverTs = Date.parse(r.timestamp);
   if (Number.isFinite(serverTs)) clockOffset = serverTs - Date.now();
@@ -148,7 +133,7 @@ async function refresh() {
   plugins.update(p.plugins ?? [], now(), (id) => board.nodes.get(id)?.info.status ?? "online");
   board.setPlugins(p.plugins ?? []);
   const ids = board.ids();
-  logs.setNodes(ids);
+  if (canRead()) logs.setNodes(ids);
   fillNodeSelect(ids);
   updateSummary();
   $("nodes-empty").hidden = ids.length > 0;
@@ -176,7 +161,7 @@ async function seedHistory() {
   } catch {
     // no recorder on this hub: the event log below
   }
-  if (!fromRecorder) {
+  if (!fromRecorder && canRead()) {
     const { events } = await api("GET", "/api/events?type=reading&limit=1000");
     for (const e of events ?? []) onEvent(e, { live: false });
   }
@@ -185,7 +170,10 @@ async function seedHistory() {
 
 async function load() {
   try {
+    await loadSession();
+    if (!maySee() || location.pathname === "/setup") await gate();
     await refresh();
+    admin.refresh().catch(() => {});
     await seedHistory();
     loaded = true;
     $("loading").hidden = true;
@@ -202,7 +190,8 @@ async function load() {
 
 let socket = null;
 function connect() {
-  socket = io({ auth: { token }, reconnectionDelayMax: 4000 });
+  // Same origin: the session cookie authenticates the handshake (no token in the page).
+  socket = io({ reconnectionDelayMax: 4000 });
   setConnection("connecting", "connecting…");
   socket.on("connect", () => {
     authRetries = 0;
@@ -220,11 +209,15 @@ function connect() {
   let authRetries = 0;
   socket.on("connect_error", (err) => {
     setConnection("disconnected", `cannot connect: ${err.message}; retrying…`);
-    // A refusal by the hub's auth middleware is final for socket.io (socket.active is false);
-    // the usual cause is a restarted hub with a new page token: fetch it and try again.
+    // A refusal by the hub's auth middleware is final for socket.io (socket.active is false):
+    // the session ended (logout elsewhere, expiry, revoked user): ask again, log in if needed.
     if (!socket.active) {
       const delay = Math.min(10000, 1000 * 2 ** authRetries++);
-      setTimeout(() => refreshToken().catch(() => false).finally(() => socket.connect()), delay);
+      setTimeout(async () => {
+        await loadSession().catch(() => {});
+        if (!maySee()) await gate();
+        socket.connect();
+      }, delay);
     }
   });
   socket.io.on("reconnect_attempt", (n) => setConnection("disconnected", `reconnecting (attempt ${n})…`));
@@ -346,7 +339,9 @@ setInterval(() => {
 setInterval(() => {
   if (!loaded) return;
   refresh().catch(() => {});
-  logs.refresh();
+  if (canRead()) logs.refresh();
+  admin.refresh().catch(() => {});
 }, REFRESH_MS);
 
+wireButtons();
 load();

@@ -82,6 +82,7 @@ export class NodeBoard {
       class: "led-picker",
       testid: `led-picker-${id}`,
       tabindex: "-1",
+      "data-act": true,
     });
     const ledResult = h("output", {
       class: "result led-result",

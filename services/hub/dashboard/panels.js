@@ -56,6 +56,7 @@ export class PluginTable {
         type: "button",
         class: "btn btn-small",
         testid: `reload-${p.node}-${p.id}`,
+        "data-act": true,
         text: "↻ reload",
         "aria-label": `reload ${p.id} on ${p.node}`,
       }),

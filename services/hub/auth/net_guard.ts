@@ -1,0 +1,115 @@
+/**
+ * Connection hygiene for the hub's `node:http`/`node:https` server, enforced by hand because
+ * the runtime's `headersTimeout`/`requestTimeout` are not applied to slow clients: a connection
+ * must deliver its request headers within `headerTimeoutMs` (also between keep-alive requests),
+ * a request must finish within `requestTimeoutMs`, an idle socket is closed after `idleTimeoutMs`,
+ * and one client address holds at most `maxPerClient` connections. Upgraded sockets (websocket)
+ * leave the guard: socket.io's heartbeat watches them. Over TLS the raw socket's timer covers the
+ * handshake and the TLS socket (what requests arrive on) takes over after it.
+ *
+ * @module
+ */
+import type { IncomingMessage, Server, ServerResponse } from "node:http";
+import type { Socket } from "node:net";
+
+/** Limits of {@link guardConnections}. */
+export interface NetLimits {
+  /** Time to receive request headers. Default 10 s. */
+  headerTimeoutMs?: number;
+  /** Time for one whole request (socket.io long-polls last ≈ 25 s). Default 60 s. */
+  requestTimeoutMs?: number;
+  /** Idle socket timeout. Default 30 s. */
+  idleTimeoutMs?: number;
+  /** Concurrent connections per client address. Default 32. */
+  maxPerClient?: number;
+}
+
+/** Counters of what the guard cut. */
+export interface NetGuardStats {
+  headerTimeouts: number;
+  requestTimeouts: number;
+  refusedOverCap: number;
+}
+
+interface Tracked {
+  timer: ReturnType<typeof setTimeout> | null;
+}
+
+/**
+ * Apply the limits to `server`.
+ *
+ * @returns live counters
+ */
+export function guardConnections(server: Server, limits: NetLimits = {}): NetGuardStats {
+  const headerMs = limits.headerTimeoutMs ?? 10_000;
+  const requestMs = limits.requestTimeoutMs ?? 60_000;
+  const idleMs = limits.idleTimeoutMs ?? 30_000;
+  const cap = limits.maxPerClient ?? 32;
+  const stats: NetGuardStats = { headerTimeouts: 0, requestTimeouts: 0, refusedOverCap: 0 };
+  const perClient = new Map<string, number>();
+  const tracked = new WeakMap<Socket, Tracked>();
+  const rawByPeer = new Map<string, Socket>();
+
+  const arm = (sock: Socket, ms: number, kind: "headerTimeouts" | "requestTimeouts") => {
+    const t = tracked.get(sock);
+    if (!t) return;
+    if (t.timer) clearTimeout(t.timer);
+    t.timer = setTimeout(() => {
+      stats[kind]++;
+      sock.destroy();
+    }, ms);
+  };
+  const disarm = (sock: Socket) => {
+    const t = tracked.get(sock);
+    if (t?.timer) clearTimeout(t.timer);
+    if (t) t.timer = null;
+  };
+
+  server.on("connection", (sock: Socket) => {
+    const addr = sock.remoteAddress ?? "unknown";
+    const n = (perClient.get(addr) ?? 0) + 1;
+    if (n > cap) {
+      stats.refusedOverCap++;
+      sock.destroy();
+      return;
+    }
+    perClient.set(addr, n);
+    tracked.set(sock, { timer: null });
+    const peer = `${addr}|${sock.remotePort}`;
+    rawByPeer.set(peer, sock);
+    arm(sock, headerMs, "headerTimeouts");
+    sock.setTimeout?.(idleMs, () => sock.destroy());
+    sock.once("close", () => {
+      disarm(sock);
+      if (rawByPeer.get(peer) === sock) rawByPeer.delete(peer);
+      const left = (perClient.get(addr) ?? 1) - 1;
+      if (left <= 0) perClient.delete(addr);
+      else perClient.set(addr, left);
+    });
+  });
+  // HTTPS: requests arrive on the TLS socket, not the raw one.
+  server.on("secureConnection", (tls: Socket) => {
+    const raw = rawByPeer.get(`${tls.remoteAddress ?? "unknown"}|${tls.remotePort}`);
+    if (raw) {
+      disarm(raw);
+      raw.setTimeout?.(0);
+      tls.once("close", () => raw.destroy());
+    }
+    tracked.set(tls, { timer: null });
+    arm(tls, headerMs, "headerTimeouts");
+    tls.setTimeout?.(idleMs, () => tls.destroy());
+    tls.once("close", () => disarm(tls));
+  });
+  server.on("request", (req: IncomingMessage, res: ServerResponse) => {
+    const sock = req.socket as Socket;
+    arm(sock, requestMs, "requestTimeouts");
+    res.once("finish", () => arm(sock, headerMs, "headerTimeouts"));
+  });
+  server.on("upgrade", (req: IncomingMessage) => {
+    const sock = req.socket as Socket;
+    disarm(sock);
+    tracked.delete(sock);
+    sock.setTimeout?.(0);
+  });
+  return stats;
+}
