@@ -19,7 +19,7 @@ Deno.test({
     const svc = await startService({
       name: "histview",
       toml: `[polling]\ninterval_seconds = 0.5\n\n[cluster]\nnode_id = "hv"\n\n[shm]\nbackend = "file"\n` +
-        `file_dir = "${dir}/shm"\n\n[hub]\nhost = "127.0.0.1"\n\n[state]\ndir = "${dir}"\n\n` +
+        `file_dir = "${dir}/shm"\n\n[hub]\nhost = "127.0.0.1"\npublic_read = true\n\n[state]\ndir = "${dir}"\n\n` +
         `[plugins.dht22]\ncadence_seconds = 0.5\n[plugins.bme680]\ncadence_seconds = 0.5\n`,
     });
     const { browser, close } = await launchBrowser();
