@@ -392,7 +392,11 @@ async function startHub(
     emit: events.emitter,
     commands,
     tokens: { write: config.hub.token ?? null, spokes: config.cluster.spoke_tokens },
-    access: await hubAccessOptions(config.hub, stateDir(config)),
+    access: {
+      ...await hubAccessOptions(config.hub, stateDir(config)),
+      // The setup link and access faults go through the logger like every other line.
+      log: (line: string) => hostLog.log("warn", "hub", line.replace(/^harvester hub: /, "")),
+    },
     corsOrigins: config.hub.cors_origins,
     bodyLimitBytes: config.hub.body_limit_bytes,
     pushIntervalSeconds: config.cluster.push_interval_seconds,

@@ -9,6 +9,9 @@
 import assert from "node:assert/strict";
 import { type Service, startService, waitFor } from "./e2e/_helpers.ts";
 
+/** A read-scoped credential: the hub answers nothing but the page and /health without one. */
+const AUTH = { headers: { authorization: "Bearer clock-token" } };
+
 const LIB = "/usr/lib/x86_64-linux-gnu/faketime/libfaketimeMT.so.1";
 /** The steps the issue names: an hour and 90 s, each sign. */
 const STEPS = [-3600, 3600, -90, 90];
@@ -69,14 +72,14 @@ ${extra}`;
 }
 
 async function runs(svc: Service, plugin: string): Promise<number> {
-  const res = await fetch(`${svc.url}/api/plugins`, { signal: AbortSignal.timeout(3000) });
+  const res = await fetch(`${svc.url}/api/plugins`, { ...AUTH, signal: AbortSignal.timeout(3000) });
   const body = await res.json();
   const p = body.plugins.find((x: { id: string }) => x.id === plugin);
   return p?.scheduler?.runs ?? 0;
 }
 
 async function nodeStatus(svc: Service, node: string): Promise<string | undefined> {
-  const res = await fetch(`${svc.url}/api/nodes`, { signal: AbortSignal.timeout(3000) });
+  const res = await fetch(`${svc.url}/api/nodes`, { ...AUTH, signal: AbortSignal.timeout(3000) });
   return (await res.json()).nodes.find((n: { id: string }) => n.id === node)?.status;
 }
 

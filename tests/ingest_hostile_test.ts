@@ -10,6 +10,9 @@ import assert from "node:assert/strict";
 import { pidOf, rssMb } from "./_proc.ts";
 import { type Service, startService, waitFor } from "./e2e/_helpers.ts";
 
+/** A read-scoped credential: the hub answers nothing but the page and /health without one. */
+const AUTH = { headers: { authorization: "Bearer hub-token" } };
+
 const HUB = `ih${crypto.randomUUID().slice(0, 6)}`;
 const SPOKE = "evil";
 const OTHER = "good";
@@ -80,7 +83,7 @@ async function push(
 const batch = (node: string, ...snapshots: Json[]) => ({ node, snapshots });
 
 async function readings(svc: Service): Promise<Array<Json & { id: string }>> {
-  const res = await fetch(`${svc.url}/api/readings`, { signal: AbortSignal.timeout(5000) });
+  const res = await fetch(`${svc.url}/api/readings`, { ...AUTH, signal: AbortSignal.timeout(5000) });
   assert.equal(res.status, 200);
   return (await res.json()).readings;
 }
@@ -178,12 +181,12 @@ Deno.test({
       },"extra":${deep},"readings_x":1}]}`.replace(`"plugin":"t",`, `"plugin":"t","hidden":${deep},`);
       r = await push(svc, SPOKE, body);
       assert.equal(r.status, 200, JSON.stringify(r.body));
-      const text = await (await fetch(`${svc.url}/api/readings`)).text();
+      const text = await (await fetch(`${svc.url}/api/readings`, AUTH)).text();
       const parsed = JSON.parse(text);
       assert.ok(text.length < 10_000, `/api/readings is ${text.length} bytes`);
       assert.ok(!text.includes("hidden") && !text.includes("[[["), "unknown fields are not re-served");
       assert.equal(parsed.readings.find((x: Json) => x.id === `${SPOKE}:t`).values.t, 11);
-      const nodes = await (await fetch(`${svc.url}/api/nodes`)).text();
+      const nodes = await (await fetch(`${svc.url}/api/nodes`, AUTH)).text();
       assert.ok(!nodes.includes("[[["), "nor in /api/nodes");
 
       // Other nodes untouched throughout.
@@ -251,14 +254,15 @@ Deno.test({
       assert.ok(peak - base <= 64, `hub grew ${(peak - base).toFixed(0)} MB`);
 
       // The event log now holds far more than one answer may carry: capped, and the cursor pages on.
-      const first = await fetch(`${svc.url}/api/events?type=reading&limit=1000`);
+      const first = await fetch(`${svc.url}/api/events?type=reading&limit=1000`, AUTH);
       const page1 = await first.text();
       assert.equal(first.status, 200);
       assert.ok(page1.length <= 1_048_576 + 64 * 1024, `answer is ${page1.length} bytes`);
       const p1 = JSON.parse(page1);
       assert.equal(p1.truncated, true);
       assert.equal(p1.next, p1.events.at(-1).id);
-      const p2 = await (await fetch(`${svc.url}/api/events?type=reading&limit=1000&since=${p1.next}`)).json();
+      const p2 = await (await fetch(`${svc.url}/api/events?type=reading&limit=1000&since=${p1.next}`, AUTH))
+        .json();
       assert.ok(p2.events.length > 0);
       assert.ok(p2.events[0].id > p1.next || p2.events[0].id !== p1.events.at(-1).id, "the cursor moves on");
       await waitFor("the hub still answers /health", async () => (await fetch(`${svc.url}/health`)).ok, 5000);

@@ -123,7 +123,9 @@ Deno.test({
     try {
       await waitFor("the bridge's connect line", () => svc.output().includes("MQTT connected"), 15_000);
       await waitFor("all four first-party sensors on the hub", async () => {
-        const { readings } = await (await fetch(`${svc.url}/api/readings`)).json();
+        const { readings } =
+          await (await fetch(`${svc.url}/api/readings`, { headers: { authorization: "Bearer mq-token" } }))
+            .json();
         return ["bme680", "dht22", "system", "anima"].every((s) =>
           readings.some((r: { id: string }) => r.id === `${node}:${s}`)
         );
@@ -199,7 +201,9 @@ Deno.test({
         10_000,
       );
       await waitFor("LED 7 blue", async () => {
-        const { nodes } = await (await fetch(`${svc.url}/api/nodes`)).json();
+        const { nodes } =
+          await (await fetch(`${svc.url}/api/nodes`, { headers: { authorization: "Bearer mq-token" } }))
+            .json();
         return nodes.find((n: { id: string }) => n.id === node)?.leds[7] === "#0000ff";
       }, 10_000);
       // LEDs 1-3 are the plugins' (permissions.toml); 7 is free for the user.

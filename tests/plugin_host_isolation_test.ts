@@ -8,6 +8,9 @@ import assert from "node:assert/strict";
 import { join } from "node:path";
 import { ROOT, startService, waitFor } from "./e2e/_helpers.ts";
 
+/** A read-scoped credential: the hub answers nothing but the page and /health without one. */
+const AUTH = { headers: { authorization: "Bearer iso-token" } };
+
 async function thirdParty(plugins: string, id: string): Promise<void> {
   await Deno.mkdir(join(plugins, id));
   const manifest = JSON.parse(
@@ -61,7 +64,7 @@ isolation = "shared"
     });
     try {
       const found = await waitFor("three plugin.start events", async () => {
-        const res = await fetch(`${svc.url}/api/events?type=plugin.start&limit=20`);
+        const res = await fetch(`${svc.url}/api/events?type=plugin.start&limit=20`, AUTH);
         const { events } = await res.json() as { events: { data: Record<string, unknown> }[] };
         const by = Object.fromEntries(events.map((e) => [String(e.data.plugin), e.data]));
         return by["weather-x"] && by["trusted-x"] && by.bme680 ? by : null;

@@ -13,6 +13,9 @@ import { pidOf, rssMb, tree } from "./_proc.ts";
 import { ROOT, type Service, startService, waitFor } from "./e2e/_helpers.ts";
 import { RUNTIME_ALLOWANCE_MB } from "../services/plugin_host/sandbox.ts";
 
+/** A read-scoped credential: the hub answers nothing but the page and /health without one. */
+const AUTH = { headers: { authorization: "Bearer siege-token" } };
+
 const FIRST_PARTY = ["sdk", "bme680", "dht22", "system-monitor", "oled", "anima"];
 /** First-party sensor → the plugin that must have produced it. */
 const OWN: Record<string, string> = {
@@ -106,7 +109,7 @@ interface Reading {
 }
 
 async function json<T>(svc: Service, path: string): Promise<T> {
-  const res = await fetch(`${svc.url}${path}`, { signal: AbortSignal.timeout(5000) });
+  const res = await fetch(`${svc.url}${path}`, { ...AUTH, signal: AbortSignal.timeout(5000) });
   assert.equal(res.status, 200, `${path} answered ${res.status}`);
   return await res.json() as T;
 }

@@ -11,6 +11,9 @@ import { createClient } from "redis";
 import { freePort } from "./_redis.ts";
 import { type Service, startService, waitFor } from "./e2e/_helpers.ts";
 
+/** A read-scoped credential: the hub answers nothing but the page and /health without one. */
+const AUTH = { headers: { authorization: "Bearer test-read-token" } };
+
 const PASSWORD = "trouble-s3cret";
 
 /** redis-server on `port`, with or without a password. */
@@ -89,6 +92,7 @@ backend = "sim"
 node_id = "${node}"
 
 [hub]
+token = "test-read-token"
 host = "127.0.0.1"
 
 [shm]
@@ -109,9 +113,9 @@ dir = "${dir}"
       const h = await health(s);
       assert.equal(h.status, 200, "Redis is not needed to poll: the node still does its job");
       assert.equal(h.body.components.redis.reason, noauth);
-      const metrics = await (await fetch(`${s.url}/metrics`)).text();
+      const metrics = await (await fetch(`${s.url}/metrics`, AUTH)).text();
       assert.match(metrics, /^harvester_component_up\{component="redis"\} 0$/m);
-      const events = await fetch(`${s.url}/api/events`);
+      const events = await fetch(`${s.url}/api/events`, AUTH);
       assert.equal(events.status, 503);
       assert.match((await events.json()).error, /^Cannot read events: /);
 
@@ -131,9 +135,9 @@ dir = "${dir}"
       redis = await redisServer(port);
       await waitFor("redis ok in /health", async () => (await redisComponent(s)) === "ok", 30_000);
       const back = `Redis at ${url} is reachable again`;
-      assert.equal((await fetch(`${s.url}/api/events`)).status, 200);
+      assert.equal((await fetch(`${s.url}/api/events`, AUTH)).status, 200);
       assert.match(
-        await (await fetch(`${s.url}/metrics`)).text(),
+        await (await fetch(`${s.url}/metrics`, AUTH)).text(),
         /^harvester_component_up\{component="redis"\} 1$/m,
       );
 
@@ -141,7 +145,7 @@ dir = "${dir}"
       await kill(redis);
       await waitFor("redis down again", async () => (await redisComponent(s)) === "down", 30_000);
       for (let i = 0; i < 5; i++) {
-        const r = await fetch(`${s.url}/api/events?limit=5`);
+        const r = await fetch(`${s.url}/api/events?limit=5`, AUTH);
         assert.equal(r.status, 503);
         await r.body?.cancel();
       }

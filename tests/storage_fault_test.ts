@@ -12,6 +12,9 @@ import assert from "node:assert/strict";
 import { UnixCommandClient } from "../services/commands/mod.ts";
 import { ROOT, type Service, startService, waitFor } from "./e2e/_helpers.ts";
 
+/** A read-scoped credential: the hub answers nothing but the page and /health without one. */
+const AUTH = { headers: { authorization: "Bearer test-read-token" } };
+
 async function run(cmd: string, ...args: string[]): Promise<{ ok: boolean; err: string }> {
   try {
     const out = await new Deno.Command(cmd, { args, stdout: "null", stderr: "piped" }).output();
@@ -65,6 +68,7 @@ backend = "sim"
 node_id = "${node}"
 
 [hub]
+token = "test-read-token"
 host = "127.0.0.1"
 
 [shm]
@@ -159,12 +163,12 @@ Deno.test({
       );
       assert.match(snap.reason ?? "", /No space left on device/);
       assert.ok(Number.isFinite(Date.parse(snap.since)));
-      const { events } = await (await fetch(`${s.url}/api/events?type=storage.error`)).json();
+      const { events } = await (await fetch(`${s.url}/api/events?type=storage.error`, AUTH)).json();
       assert.equal(events.length, 1, "one storage.error per episode");
       assert.equal(events[0].data.component, "snapshot");
       assert.equal(events[0].data.path, `${fs.dir}/${id}.json`);
       assert.match(events[0].data.message, /No space left on device/);
-      const metrics = await (await fetch(`${s.url}/metrics`)).text();
+      const metrics = await (await fetch(`${s.url}/metrics`, AUTH)).text();
       assert.match(metrics, /^harvester_component_up\{component="snapshot"\} 0$/m);
       // Many failed cycles later: still one line.
       await new Promise((r) => setTimeout(r, 2000));
@@ -182,7 +186,7 @@ Deno.test({
         return h.status === 200 && h.body.components.snapshot.status === "ok";
       }, 20_000);
       assert.equal(count(s.output(), "storage: snapshot: writes work again after"), 1);
-      const m2 = await (await fetch(`${s.url}/metrics`)).text();
+      const m2 = await (await fetch(`${s.url}/metrics`, AUTH)).text();
       assert.match(m2, /^harvester_component_up\{component="snapshot"\} 1$/m);
     } finally {
       await svc?.stop();
@@ -205,7 +209,7 @@ Deno.test({
       const s = svc;
       // anima keeps state (its awakenings): wait until it has run, then fill the state dir.
       await waitFor("anima ran", async () => {
-        const { plugins } = await (await fetch(`${s.url}/api/plugins`)).json();
+        const { plugins } = await (await fetch(`${s.url}/api/plugins`, AUTH)).json();
         return plugins.some((p: { id: string; lastPollAt: string | null }) =>
           p.id === "anima" && p.lastPollAt
         );

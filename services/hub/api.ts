@@ -201,13 +201,12 @@ export function createApp(core: HubCore, hosts: HostAllowlist): Hono {
     }
   };
 
-  app.use("/push", ingestHealth(o.health));
   // A push without a token is refused before its body is read (a wrong one by `authenticate`).
   const needsToken = createMiddleware(async (c, next) => {
     if (bearer(c) === null) throw missingToken();
     await next();
   });
-  app.post("/push", needsToken, limitBody(maxBody), async (c) => {
+  app.post("/push", ingestHealth(o.health), needsToken, limitBody(maxBody), async (c) => {
     const raw = await readJson(c);
     // A bare snapshot (reference 004 style) is a batch of one.
     const body =

@@ -132,14 +132,8 @@ export function readHistory(store: HistoryStore, query: Record<string, string>, 
   const fields = q.field ? [q.field] : store.series()
     .filter((s) => s.node === q.node && s.sensor === q.sensor && s.kind === "number")
     .map((s) => s.field).slice(0, 20);
-  if (fields.length === 0) {
-    throw new RequestError(
-      400,
-      `Cannot read history: nothing recorded for sensor '${q.node}:${q.sensor}'`,
-      "sensor",
-      "has no history",
-    );
-  }
+  // Nothing recorded yet for this sensor (a young node): an empty answer, not an error.
+  if (fields.length === 0) return [];
   const per = Math.max(50, Math.floor(MAX_BUCKETS / fields.length));
   const step = q.step ?? niceStep(q.to - q.from, Math.min(300, per));
   const out: History[] = [];

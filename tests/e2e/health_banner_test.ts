@@ -20,6 +20,8 @@ backend = "sim"
 node_id = "${node}"
 
 [hub]
+token = "test-read-token"
+public_read = true
 host = "127.0.0.1"
 
 ${shm}
