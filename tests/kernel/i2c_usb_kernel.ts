@@ -177,5 +177,6 @@ Deno.test("hal/linux through the real i2c-tiny-usb driver (USB/IP emulated adapt
     });
   } finally {
     await emu.stop();
+    await waitFor("the adapter to go", 20_000, () => i2cAdapter("i2c-tiny-usb") === undefined || undefined);
   }
 });
