@@ -113,10 +113,14 @@ Deno.test("broker on hal.backend = linux drives bme680 and oled through the real
     // The oled plugin draws after the BME680 reading exists: wait for its four lines.
     const lines = await (async () => {
       const deadline = performance.now() + 60_000;
+      let last = "";
       for (;;) {
         const oled = await emu.call<{ displayOn: boolean; framebuffer: number[] }>("oled");
         const text = LINE_PAGES.map((p) => ocr(oled.framebuffer, p));
-        if (oled.displayOn && text[3] === TITLE && text[0].startsWith("Room ")) return text;
+        // The plugin writes the frame in 32-byte chunks: take it once two looks agree.
+        const seen = text.join("\n");
+        if (oled.displayOn && text[3] === TITLE && /^Room \S+°C/.test(text[0]) && seen === last) return text;
+        last = seen;
         if (performance.now() > deadline) {
           throw new Error(
             `Cannot see the four lines: ${JSON.stringify(text)}; plugins: ${
