@@ -3,7 +3,10 @@
 # loads i2c-dev + i2c-stub (chip_addr=0x77,0x3c,0x51), mounts the host root read-only over 9p,
 # chroots into it and runs the hal/linux kernel tests against the real /dev/i2c-0. Inside the
 # chroot the tests also modprobe at24 (a driver claiming 0x51, for I2C_SLAVE_FORCE) and i2c-piix4
-# (QEMU's emulated PIIX4 SMBus controller) from the host's /lib/modules.
+# (QEMU's emulated PIIX4 SMBus controller) from the host's /lib/modules. The USB/IP files
+# (i2c_usb, broker, gpio, uart) load vhci-hcd and a real USB driver (i2c-tiny-usb, viperboard +
+# gpio-viperboard, cp210x) and attach an emulated device (tests/kernel/usbip/) to it; the last
+# file prints a table of what ran on what. One boot for all of it.
 #
 #   bash tests/kernel/run.sh          # deno test of tests/kernel/*_kernel.ts, Deno's summary printed
 #   KERNEL_TESTS=tests/kernel/x_kernel.ts bash tests/kernel/run.sh   # only some files (iterating)

@@ -23,5 +23,7 @@ Deno.test("kernel suite: what ran on what", () => {
     ].join("\n"),
   );
   const drivers = rows.map((r) => r.driver).join(" ");
-  for (const d of ["i2c-stub", "i2c-tiny-usb"]) assert.match(drivers, new RegExp(d), `no row for ${d}`);
+  for (const d of ["i2c-stub", "i2c-piix4", "i2c-tiny-usb", "main.ts broker", "gpio-viperboard", "cp210x"]) {
+    assert.match(drivers, new RegExp(d), `no row for ${d}`);
+  }
 });
