@@ -45,10 +45,10 @@ export const V2 = {
   gpiod_line_info_free: { parameters: ["pointer"], result: "void" },
 } as const satisfies Deno.ForeignLibraryInterface;
 
-/** enum values from gpiod.h (v2) */
-const DIRECTION = { input: 2, output: 3 } as const;
-const EDGE = { none: 1, rising: 2, falling: 3, both: 4 } as const;
-const EVENT_RISING = 1;
+/** enum values from gpiod.h (v2): `gpiod_line_direction`, `gpiod_line_edge`, `gpiod_edge_event_type`. */
+export const DIRECTION = { input: 2, output: 3 } as const;
+export const EDGE = { none: 1, rising: 2, falling: 3, both: 4 } as const;
+export const EVENT_RISING = 1;
 
 interface V2Line {
   request: Deno.PointerObject;
