@@ -44,6 +44,46 @@ Deno.test("hal/linux through the real i2c-tiny-usb driver (USB/IP emulated adapt
       assert.equal((await log()).delayUs, 10, "the driver's probe set the bit delay (module default 10 µs)");
     });
 
+    await t.step(
+      "the kernel's own trace: I2C_RDWR messages, no SMBus call, even for a byte-data shape",
+      async () => {
+        const dir = "/sys/kernel/tracing";
+        try {
+          Deno.statSync(`${dir}/trace`);
+        } catch {
+          const m = await new Deno.Command("mount", { args: ["-t", "tracefs", "nodev", dir] }).output();
+          assert.equal(m.code, 0, "mount tracefs");
+        }
+        const events = [
+          "i2c/i2c_write",
+          "i2c/i2c_read",
+          "i2c/i2c_result",
+          "smbus/smbus_write",
+          "smbus/smbus_read",
+        ];
+        const enable = (v: string) =>
+          events.forEach((e) => Deno.writeTextFileSync(`${dir}/events/${e}/enable`, v));
+        enable("1");
+        const bus = LinuxI2cBus.open(n);
+        try {
+          Deno.writeTextFileSync(`${dir}/trace`, "");
+          // write 1 byte then read 1: exactly what SMBus read_byte_data would carry
+          assert.deepEqual(await bus.transfer(0x77, bytes(0xd0), 1), bytes(0x61));
+          const lines = Deno.readTextFileSync(`${dir}/trace`).split("\n")
+            .filter((l) => l.includes(`i2c-${n} `) || l.includes(`i2c-${n}:`));
+          const text = lines.join("\n");
+          // f=0200 is I2C_M_DMA_SAFE: i2c-dev sets it on the I2C_RDWR buffers it copied from user space
+          assert.match(text, /i2c_write: i2c-\d+ #0 a=077 f=0200 l=1 \[d0\]/, text);
+          assert.match(text, /i2c_read: i2c-\d+ #1 a=077 f=0201 l=1/, text);
+          assert.match(text, /i2c_result: i2c-\d+ n=2 ret=2/, text);
+          assert.doesNotMatch(text, /smbus_/, "no SMBus ioctl reached i2c-core");
+        } finally {
+          bus.close();
+          enable("0");
+        }
+      },
+    );
+
     for (const io of MODES) {
       await t.step(`combined write+read is one transaction on the wire (${io})`, async () => {
         const bus = LinuxI2cBus.open(n, { io });
@@ -173,7 +213,7 @@ Deno.test("hal/linux through the real i2c-tiny-usb driver (USB/IP emulated adapt
       adapter: "i2c-tiny-usb (emulated, USB/IP vhci-hcd)",
       driver: "i2c-tiny-usb + i2c-core + i2c-dev",
       functionality: "I2C + SMBUS_EMUL",
-      proven: "I2C_RDWR write+read, 4096 B read, 1025 B write, 16-bit addr, NAK=ENXIO, stall=EIO, write-once",
+      proven: "I2C_RDWR write+read, 4096 B read, 1025 B write, 16-bit addr, NAK=ENXIO, stall=EIO, write-once, no SMBus call (trace)",
     });
   } finally {
     await emu.stop();
