@@ -213,7 +213,8 @@ Deno.test("hal/linux through the real i2c-tiny-usb driver (USB/IP emulated adapt
       adapter: "i2c-tiny-usb (emulated, USB/IP vhci-hcd)",
       driver: "i2c-tiny-usb + i2c-core + i2c-dev",
       functionality: "I2C + SMBUS_EMUL",
-      proven: "I2C_RDWR write+read, 4096 B read, 1025 B write, 16-bit addr, NAK=ENXIO, stall=EIO, write-once, no SMBus call (trace)",
+      proven:
+        "I2C_RDWR write+read, 4096 B read, 1025 B write, 16-bit addr, NAK=ENXIO, stall=EIO, write-once, no SMBus call (trace)",
     });
   } finally {
     await emu.stop();
