@@ -14,7 +14,24 @@ import type {
   GpioInputLine,
   GpioOutputLine,
 } from "../gpio.ts";
-import { errnoError } from "./errno.ts";
+import { codeForErrno, errnoName } from "./errno.ts";
+
+const EBUSY = 16;
+const ENXIO = 6;
+const ENODEV = 19;
+
+/**
+ * A GPIO failure as a {@link HalError}. Unlike I2C, ENODEV/ENXIO do not mean "nobody answered":
+ * on a request for edges they mean the line has no interrupt (gpio-viperboard, many expanders),
+ * elsewhere that the chip went away.
+ */
+function gpioError(action: string, err: number, edges = false): HalError {
+  const detail = { errno: err, errnoName: errnoName(err) };
+  if (edges && (err === ENODEV || err === ENXIO)) {
+    return new HalError("not_supported", `${action}: the line has no interrupt, so no edge events`, detail);
+  }
+  return new HalError(codeForErrno(err, "open"), action, detail);
+}
 
 /** How a line is requested. */
 export type GpiodMode = "input" | "output" | GpioEdge;
@@ -45,6 +62,8 @@ export interface GpiodTable {
   readEdge(line: unknown): { rising: boolean; timestampNs: bigint } | null;
   release(line: unknown): void;
   errno(): number;
+  /** Who holds line `offset` now (the kernel's consumer label), null when free or unknown. */
+  lineConsumer?(chip: unknown, offset: number): string | null;
 }
 
 /** A GPIO chip on any {@link GpiodTable}. */
@@ -71,7 +90,7 @@ export class LinuxGpioChip implements GpioChip {
    */
   static open(table: GpiodTable, path: string): LinuxGpioChip {
     const info = table.chipOpen(path);
-    if (info === null) throw errnoError(`Cannot open GPIO chip ${path}`, table.errno(), "open");
+    if (info === null) throw gpioError(`Cannot open GPIO chip ${path}`, table.errno());
     return new LinuxGpioChip(table, path, info);
   }
 
@@ -95,7 +114,7 @@ export class LinuxGpioChip implements GpioChip {
       write: (v: boolean) => {
         this.#live(line, "write");
         if (this.#t.setValue(h, v ? 1 : 0) < 0) {
-          throw errnoError(`Cannot write GPIO line ${line} on ${this.name}`, this.#t.errno(), "transfer");
+          throw gpioError(`Cannot write GPIO line ${line} on ${this.name}`, this.#t.errno());
         }
         value = v;
       },
@@ -148,7 +167,12 @@ export class LinuxGpioChip implements GpioChip {
       throw new HalError("bus_busy", `${action}: already requested in this process (release it first)`);
     }
     const h = this.#t.requestLine(this.#chip, line, consumer, mode, initial);
-    if (h === null) throw errnoError(action, this.#t.errno(), "transfer");
+    if (h === null) {
+      const err = this.#t.errno();
+      const holder = err === EBUSY ? this.#t.lineConsumer?.(this.#chip, line) : null;
+      const edges = mode !== "input" && mode !== "output";
+      throw gpioError(holder ? `${action}: held by consumer "${holder}"` : action, err, edges);
+    }
     this.#held.set(line, () => {
       this.#t.release(h);
       this.#held.delete(line);
@@ -159,7 +183,7 @@ export class LinuxGpioChip implements GpioChip {
   #read(h: unknown, line: number): boolean {
     this.#live(line, "read");
     const v = this.#t.getValue(h);
-    if (v < 0) throw errnoError(`Cannot read GPIO line ${line} on ${this.name}`, this.#t.errno(), "transfer");
+    if (v < 0) throw gpioError(`Cannot read GPIO line ${line} on ${this.name}`, this.#t.errno());
     return v === 1;
   }
 

@@ -11,6 +11,7 @@ class FakeGpiod implements GpiodTable {
   values = new Map<number, number>();
   requested = new Map<number, GpiodMode>();
   foreign = new Set<number>([7]); // held by another process
+  noIrq = new Set<number>([9]); // edges refused with ENODEV, as gpio-viperboard does
   edges: { rising: boolean; timestampNs: bigint }[] = [];
   waits: bigint[] = [];
   closed = false;
@@ -23,6 +24,7 @@ class FakeGpiod implements GpiodTable {
   }
   requestLine(_c: unknown, offset: number, _consumer: string, mode: GpiodMode, initial: number) {
     if (this.foreign.has(offset)) return this.err = 16, null;
+    if (this.noIrq.has(offset) && mode !== "input" && mode !== "output") return this.err = 19, null;
     this.requested.set(offset, mode);
     if (mode === "output") this.values.set(offset, initial);
     return { offset };
@@ -48,6 +50,9 @@ class FakeGpiod implements GpiodTable {
   }
   errno() {
     return this.err;
+  }
+  lineConsumer(_c: unknown, offset: number) {
+    return this.foreign.has(offset) ? "other-daemon" : null;
   }
 }
 
@@ -105,7 +110,10 @@ Deno.test("LinuxGpioChip refuses bad, duplicate and foreign requests with clear 
   });
   assert.throws(() => chip.requestInput(7, "c"), (e: unknown) => {
     assert.ok(e instanceof HalError);
-    assert.equal(e.message, "Cannot request GPIO line 7 on gpiochip0 as input: bus busy (errno 16 EBUSY)");
+    assert.equal(
+      e.message,
+      'Cannot request GPIO line 7 on gpiochip0 as input: held by consumer "other-daemon": bus busy (errno 16 EBUSY)',
+    );
     return true;
   });
   assert.throws(
@@ -130,5 +138,20 @@ Deno.test("LinuxGpioChip edge lines wait with a timeout and report edges", async
   );
   line.release();
   await assert.rejects(line.waitEdge(1), /line is released/);
+  chip.close();
+});
+
+Deno.test("LinuxGpioChip says a line without an interrupt cannot report edges (ENODEV is not a NAK)", () => {
+  const chip = LinuxGpioChip.open(new FakeGpiod(), "/dev/gpiochip0");
+  assert.throws(() => chip.requestEdge(9, "x", "rising"), (e: unknown) => {
+    assert.ok(e instanceof HalError);
+    assert.equal(e.code, "not_supported");
+    assert.equal(
+      e.message,
+      "Cannot request GPIO line 9 on gpiochip0 as rising: the line has no interrupt, so no edge events: not supported (errno 19 ENODEV)",
+    );
+    return true;
+  });
+  chip.requestInput(9, "x").release(); // a plain input is fine
   chip.close();
 });

@@ -22,6 +22,8 @@ const V1 = {
   gpiod_line_release: { parameters: ["pointer"], result: "void" },
   gpiod_line_event_wait: { parameters: ["pointer", "buffer"], result: "i32", nonblocking: true },
   gpiod_line_event_read: { parameters: ["pointer", "buffer"], result: "i32" },
+  gpiod_line_update: { parameters: ["pointer"], result: "i32" },
+  gpiod_line_consumer: { parameters: ["pointer"], result: "pointer" },
 } as const satisfies Deno.ForeignLibraryInterface;
 
 /** `GPIOD_LINE_EVENT_RISING_EDGE` */
@@ -81,5 +83,11 @@ export function gpiodV1(path = "libgpiod.so.2"): GpiodTable {
     },
     release: (line) => s.gpiod_line_release(line as Deno.PointerObject),
     errno,
+    lineConsumer(chip, offset) {
+      const line = s.gpiod_chip_get_line(chip as Deno.PointerObject, offset);
+      if (line === null || s.gpiod_line_update(line) < 0) return null; // re-read the kernel's line info
+      const c = s.gpiod_line_consumer(line);
+      return c === null ? null : Deno.UnsafePointerView.getCString(c);
+    },
   };
 }

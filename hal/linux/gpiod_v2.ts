@@ -7,7 +7,8 @@
 import { cString, errno } from "./_libc.ts";
 import type { GpiodMode, GpiodTable } from "./gpiod.ts";
 
-const V2 = {
+/** The v2 symbols and their FFI signatures (checked against gpiod.h v2 in gpiod_v2_test.ts). */
+export const V2 = {
   gpiod_chip_open: { parameters: ["buffer"], result: "pointer" },
   gpiod_chip_close: { parameters: ["pointer"], result: "void" },
   gpiod_chip_get_info: { parameters: ["pointer"], result: "pointer" },
@@ -39,12 +40,15 @@ const V2 = {
   gpiod_edge_event_buffer_get_event: { parameters: ["pointer", "u64"], result: "pointer" },
   gpiod_edge_event_get_event_type: { parameters: ["pointer"], result: "i32" },
   gpiod_edge_event_get_timestamp_ns: { parameters: ["pointer"], result: "u64" },
+  gpiod_chip_get_line_info: { parameters: ["pointer", "u32"], result: "pointer" },
+  gpiod_line_info_get_consumer: { parameters: ["pointer"], result: "pointer" },
+  gpiod_line_info_free: { parameters: ["pointer"], result: "void" },
 } as const satisfies Deno.ForeignLibraryInterface;
 
-/** enum values from gpiod.h (v2) */
-const DIRECTION = { input: 2, output: 3 } as const;
-const EDGE = { none: 1, rising: 2, falling: 3, both: 4 } as const;
-const EVENT_RISING = 1;
+/** enum values from gpiod.h (v2): `gpiod_line_direction`, `gpiod_line_edge`, `gpiod_edge_event_type`. */
+export const DIRECTION = { input: 2, output: 3 } as const;
+export const EDGE = { none: 1, rising: 2, falling: 3, both: 4 } as const;
+export const EVENT_RISING = 1;
 
 interface V2Line {
   request: Deno.PointerObject;
@@ -120,5 +124,15 @@ export function gpiodV2(path = "libgpiod.so.3"): GpiodTable {
       if (line.events !== null) s.gpiod_edge_event_buffer_free(line.events);
     },
     errno,
+    lineConsumer(chip, offset) {
+      const info = s.gpiod_chip_get_line_info(chip as Deno.PointerObject, offset);
+      if (info === null) return null;
+      try {
+        const c = s.gpiod_line_info_get_consumer(info);
+        return c === null ? null : Deno.UnsafePointerView.getCString(c);
+      } finally {
+        s.gpiod_line_info_free(info);
+      }
+    },
   };
 }

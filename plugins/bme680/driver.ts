@@ -42,10 +42,19 @@ export const REG = {
   coeff1: 0x89,
   chipId: 0xd0,
   reset: 0xe0,
+  variantId: 0xf0,
   coeff2: 0xe1,
 } as const;
 
 export const CHIP_ID = 0x61;
+/**
+ * `variant_id` (0xF0) of a BME680 (Bosch `BME68X_VARIANT_GAS_LOW`). The BME688 shares chip id
+ * 0x61 but reports 0x01 (`GAS_HIGH`): its gas ADC, range and heater registers differ, so the
+ * BME680 gas formula would give wrong resistances on it.
+ */
+export const VARIANT_BME680 = 0x00;
+/** `variant_id` of a BME688 (`BME68X_VARIANT_GAS_HIGH`). */
+export const VARIANT_BME688 = 0x01;
 /** The chip needs up to 10 ms after a soft reset before it answers reliably. */
 export const RESET_WAIT_MS = 10;
 /** Period between status polls while the chip is still measuring (Bosch `BME680_POLL_PERIOD_MS`). */
@@ -350,9 +359,9 @@ export class Bme680 {
   }
 
   /**
-   * Check the chip id, soft-reset, wait, and read the calibration.
+   * Check the chip id and variant, soft-reset, wait, and read the calibration.
    *
-   * @throws {Error} when the device at the address is not a BME680
+   * @throws {Error} when the device at the address is not a BME680 (another chip, a BME688)
    */
   async init(): Promise<void> {
     const at = `0x${this.#dev.address.toString(16).padStart(2, "0")}`;
@@ -360,6 +369,15 @@ export class Bme680 {
     if (id !== CHIP_ID) {
       throw new Error(
         `Cannot start BME680 at ${at}: chip id is 0x${id.toString(16).padStart(2, "0")}, expected 0x61`,
+      );
+    }
+    const [variant] = await this.#dev.readRegister(REG.variantId, 1);
+    if (variant !== VARIANT_BME680) {
+      const what = variant === VARIANT_BME688 ? "a BME688" : "an unknown BME68x variant";
+      throw new Error(
+        `Cannot start BME680 at ${at}: variant id is 0x${
+          variant.toString(16).padStart(2, "0")
+        } (${what}); only the BME680 (variant 0x00) gas compensation is implemented`,
       );
     }
     await this.#dev.writeRegister(REG.reset, 0xb6);

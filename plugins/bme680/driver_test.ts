@@ -105,3 +105,23 @@ Deno.test("Bme680.measure() before init() names the problem", async () => {
     message: "Cannot measure with BME680: init() has not completed",
   });
 });
+
+Deno.test("Bme680.init() refuses a BME688 and an unknown BME68x variant by the variant id register", async () => {
+  for (const [variant, what] of [[0x01, "a BME688"], [0x07, "an unknown BME68x variant"]] as const) {
+    const { chip, bme, bus } = rig();
+    chip.poke(0xf0, variant); // same chip id 0x61, different variant_id
+    const before = bus.transferCount(0x77);
+    await assert.rejects(
+      bme.init(),
+      new Error(
+        `Cannot start BME680 at 0x77: variant id is 0x${
+          variant.toString(16).padStart(2, "0")
+        } (${what}); only the BME680 (variant 0x00) gas compensation is implemented`,
+      ),
+    );
+    assert.equal(bus.transferCount(0x77) - before, 2, "refused after reading the ids, before any reset");
+    await assert.rejects(bme.measure(), /init\(\) has not completed/);
+  }
+  const { bme } = rig(); // the control: variant 0x00 starts
+  await bme.init();
+});

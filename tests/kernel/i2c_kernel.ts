@@ -12,6 +12,7 @@ import { LinuxHal } from "../../hal/linux/mod.ts";
 import { closeFd, errno, libc, O_RDWR, openPath } from "../../hal/linux/_libc.ts";
 import { I2C_RDWR } from "../../hal/linux/ioctl.ts";
 import { I2cStructs } from "../../hal/linux/i2c_structs.ts";
+import { proven } from "./proven.ts";
 
 const bytes = (...b: number[]) => Uint8Array.from(b);
 
@@ -40,6 +41,12 @@ Deno.test(
     assert.equal(f.smbusWordData, true);
     assert.equal(f.smbusI2cBlock, true);
     assert.equal(f.raw & I2C_FUNC.I2C, 0);
+    proven({
+      adapter: "i2c-stub (chips 0x77, 0x3c, 0x51)",
+      driver: "i2c-stub + i2c-core + i2c-dev",
+      functionality: "SMBus only",
+      proven: "SMBus quick/byte/byte+word data/I2C block, NAK=ENODEV, at24 claim=EBUSY, write-once",
+    });
     await Promise.resolve();
   }),
 );
@@ -422,6 +429,14 @@ for (const io of MODES) {
       assert.ok(block instanceof HalError);
       assert.equal(block.code, "not_supported");
       assert.match(block.message, /needs SMBus read_i2c_block, which the adapter lacks: not supported$/);
+      if (io === "worker") {
+        proven({
+          adapter: "QEMU PIIX4 SMBus controller (SPD EEPROMs)",
+          driver: "i2c-piix4 + i2c-core + i2c-dev",
+          functionality: "SMBus, no I2C block",
+          proven: "SMBus byte data round trip, NAK=ENXIO, I2C block refused by name",
+        });
+      }
     } finally {
       bus.close();
     }
