@@ -61,7 +61,7 @@ import {
 import { commandRunner, SpokePusher } from "./services/spoke/mod.ts";
 import {
   AccessConfigError,
-  CommandError,
+  actAs,
   createHub,
   type Hub,
   hubAccessOptions,
@@ -382,7 +382,7 @@ async function startHub(
       : new UnixCommandClient({ path: controlSocket(config) });
     closers.push(() => commands.close());
   }
-  const history = await openHistory(config, closers, hostLog, events);
+  const history = await openHistory(config, closers, hostLog, events, health);
   const hub = createHub({
     history,
     node,
@@ -458,6 +458,7 @@ function startMqtt(
   events: Events,
   nodes: () => Promise<NodeReport[]>,
   send: (node: string, command: Command) => Promise<CommandResult>,
+  health: Health,
 ): MqttBridge | null {
   const m = config.mqtt;
   if (!m.url) return null;
@@ -486,6 +487,9 @@ function startMqtt(
   const timer = setInterval(() => {
     if (busy) return;
     busy = true;
+    const s = bridge.stats();
+    // Quiet: the bridge says it once itself.
+    health.set("mqtt", s.connected ? "ok" : "degraded", s.connected ? null : s.reason, true);
     bridge.tick().catch((e) => logs.log("warn", "mqtt", `Cannot publish: ${(e as Error).message ?? e}`))
       .finally(() => busy = false);
   }, Math.max(1000, config.polling.interval_seconds * 1000));
@@ -505,24 +509,13 @@ function hubReports(hub: Hub): () => Promise<NodeReport[]> {
   };
 }
 
-/** A hub dispatch as a command result (failures become results, as on the command channel). */
-function hubSend(hub: Hub): (node: string, command: Command) => Promise<CommandResult> {
-  return async (node, command) => {
-    try {
-      return await hub.core.dispatch(node, command);
-    } catch (e) {
-      if (e instanceof CommandError) return e.result;
-      return { id: "", ok: false, code: "rejected", error: (e as Error).message ?? String(e) };
-    }
-  };
-}
-
 /** The hub's recorder, fed from the event flow; a file that cannot be opened leaves the hub without history. */
 async function openHistory(
   config: Config,
   closers: Closer[],
   logs: LogRing,
   events: Events,
+  health: Health,
 ): Promise<Recorder | undefined> {
   const h = config.history;
   if (!h.enabled) return undefined;
@@ -539,11 +532,19 @@ async function openHistory(
     });
   } catch (e) {
     logs.log("error", "history", `${(e as Error).message}; the hub runs without history`);
+    health.set("recorder", "down", (e as Error).message, true);
     return undefined;
   }
   const feed = new RecorderFeed({ recorder, events: events.log });
   await feed.start();
-  closers.push(() => recorder.close(), () => feed.stop());
+  // The recorder in /health: "not recording" is degraded (the hub goes on), said once by the recorder.
+  const report = () => {
+    const st = recorder.status();
+    health.set("recorder", st.state === "ok" ? "ok" : "degraded", st.reason, true);
+  };
+  report();
+  const timer = setInterval(report, 1000);
+  closers.push(() => recorder.close(), () => feed.stop(), () => clearInterval(timer));
   return recorder;
 }
 
@@ -730,10 +731,10 @@ export async function main(argv: string[]): Promise<number> {
             status: "online",
             snapshot: running.broker.snapshot(),
           }]),
-        (
-          _,
-          command,
-        ) => running.broker.handle({ id: crypto.randomUUID(), node: config.cluster.node_id, command }),
+        // A lone broker has no hub to authorize against: its own config is the authority.
+        (_, command) =>
+          running.broker.handle({ id: crypto.randomUUID(), node: config.cluster.node_id, command }),
+        health,
       );
       say(
         "info",
@@ -744,7 +745,15 @@ export async function main(argv: string[]): Promise<number> {
       );
     } else if (mode === "hub") {
       const { port, events, state, hub } = await startHub(config, closers, logs, undefined, health);
-      startMqtt(config, closers, logs, events, hubReports(hub), hubSend(hub));
+      startMqtt(
+        config,
+        closers,
+        logs,
+        events,
+        hubReports(hub),
+        actAs(hub.core, config.mqtt.token, "mqtt"),
+        health,
+      );
       say(
         "info",
         `hub ready: dashboard on ${dashboardUrl(config, port)}; node ${node}; ` +
@@ -755,7 +764,15 @@ export async function main(argv: string[]): Promise<number> {
       closers.push(() => bus.close());
       const running = await startBroker(config, source, closers, logs, bus, health);
       const { port, hub } = await startHub(config, closers, logs, { bus, running }, health);
-      startMqtt(config, closers, logs, running.events, hubReports(hub), hubSend(hub));
+      startMqtt(
+        config,
+        closers,
+        logs,
+        running.events,
+        hubReports(hub),
+        actAs(hub.core, config.mqtt.token, "mqtt"),
+        health,
+      );
       say(
         "info",
         `ready: dashboard on ${dashboardUrl(config, port)}; node ${node}, ${hal}; ` +

@@ -82,6 +82,8 @@ export const DOCS: Record<string, string> = {
   "mqtt.username": "MQTT user name.",
   "mqtt.password": "MQTT password.",
   "mqtt.client_id": "MQTT client id; default harvester-<node id>.",
+  "mqtt.token":
+    "The hub API token the bridge acts with for commands from MQTT (needs act: main.ts token create ha --scope act); without it they are refused and audited.",
   "mqtt.base_topic": "Prefix of every topic: <base>/<node>/<sensor>/state, <base>/<node>/availability, …",
   "mqtt.qos": "QoS of published messages (0, 1 or 2).",
   "mqtt.retain": "Retain state messages (discovery and availability are always retained).",
@@ -149,6 +151,7 @@ const EXAMPLES: Record<string, unknown> = {
   "mqtt.username": "harvester",
   "mqtt.password": "change-me",
   "mqtt.client_id": "harvester-pi-kitchen",
+  "mqtt.token": "hvt_…",
   "plugins.<id>.cadence_seconds": 5,
   "plugins.<id>.priority": 0.5,
   "plugins.<id>.deadline_ms": 2000,

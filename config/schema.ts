@@ -171,6 +171,8 @@ export const mqttSchema = table({
   username: str().optional(),
   password: str().optional(),
   client_id: str().optional(),
+  /** The hub API token the bridge acts with (needs `act`); without it, commands from MQTT are refused. */
+  token: str().optional(),
   base_topic: z.string({ error: 'must be a topic without wildcards (e.g. "harvester")' })
     .regex(/^[^#+\s/][^#+\s]*[^#+\s/]$|^[^#+\s/]$/, {
       error: 'must be a topic without wildcards (e.g. "harvester")',

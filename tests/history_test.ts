@@ -44,6 +44,8 @@ Deno.test({
         return r.status === 200 && (r.body.buckets as unknown[]).length >= 5 ? r.body : null;
       }, 20_000))!;
       assert.equal(first.unit, "°C");
+      const health = await (await fetch(`${svc.url}/health`)).json();
+      assert.equal(health.components.recorder?.status, "ok", "the recorder is a /health component");
       assert.equal(first.tier, "raw");
       for (const b of first.buckets as { min: number; max: number; mean: number; count: number }[]) {
         assert.ok(b.min <= b.mean && b.mean <= b.max && b.count >= 1);

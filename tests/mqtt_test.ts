@@ -10,7 +10,7 @@
 import assert from "node:assert/strict";
 import mqtt from "mqtt";
 import { startMosquitto } from "./_mosquitto.ts";
-import { startService, waitFor } from "./e2e/_helpers.ts";
+import { ROOT, startService, waitFor } from "./e2e/_helpers.ts";
 
 const USER = "ha";
 const PASSWORD = "s3cret-pass";
@@ -19,7 +19,7 @@ function toml(dir: string, node: string, url: string, extra = ""): string {
   return `[polling]\ninterval_seconds = 0.5\n\n[cluster]\nnode_id = "${node}"\n\n` +
     `[shm]\nbackend = "file"\nfile_dir = "${dir}/shm"\n\n[hub]\nhost = "127.0.0.1"\ntoken = "mq-token"\n\n` +
     `[buzzer]\nmin_interval_ms = 0\n\n[state]\ndir = "${dir}"\n\n` +
-    `[mqtt]\nurl = "${url}"\nusername = "${USER}"\npassword = "${PASSWORD}"\nhomeassistant = true\n${extra}`;
+    `[mqtt]\nurl = "${url}"\nusername = "${USER}"\npassword = "${PASSWORD}"\nhomeassistant = true\ntoken = "mq-token"\n${extra}`;
 }
 
 /** `mosquitto_sub -v` for `seconds`: topic → last payload. */
@@ -119,6 +119,27 @@ Deno.test({
     const broker = await startMosquitto({ [USER]: PASSWORD });
     const dir = await Deno.makeTempDir({ prefix: "harvester-mqtt-svc-" });
     const node = "mq-hub";
+    // An admin token (audit events are for admins), made with the CLI before the hub starts.
+    await Deno.writeTextFile(`${dir}/cli.toml`, toml(dir, node, broker.url));
+    const made = await new Deno.Command(Deno.execPath(), {
+      args: [
+        "run",
+        "-A",
+        "main.ts",
+        "token",
+        "create",
+        "auditor",
+        "--scope",
+        "admin",
+        "--config",
+        `${dir}/cli.toml`,
+      ],
+      cwd: ROOT,
+      stdout: "piped",
+      stderr: "piped",
+    }).output();
+    assert.ok(made.success, new TextDecoder().decode(made.stderr));
+    const admin = new TextDecoder().decode(made.stdout).trim();
     const svc = await startService({ name: "mqtt", toml: toml(dir, node, broker.url) });
     try {
       await waitFor("the bridge's connect line", () => svc.output().includes("MQTT connected"), 15_000);
@@ -214,6 +235,17 @@ Deno.test({
         return e.length >= 2 ? e : null;
       }, 10_000);
       assert.ok(audit!.every((e) => e.data.by === `mqtt:harvester-${node}`), JSON.stringify(audit));
+      // …and, like REST, audited as the bridge's own token (hub.token here: read + act).
+      const audits = await waitFor("the audit of HA's commands", async () => {
+        const res = await fetch(`${svc.url}/api/events?type=audit.&limit=50`, {
+          headers: { authorization: `Bearer ${admin}` },
+        });
+        const e = ((await res.json()).events as { type: string; data: Record<string, unknown> }[])
+          .filter((x) => x.data.via === "mqtt");
+        return e.length >= 2 ? e : null;
+      }, 10_000);
+      assert.ok(audits!.some((e) => e.type === "audit.buzzer" && e.data.ok === true), JSON.stringify(audits));
+      assert.ok(audits!.every((e) => /^token:/.test(String(e.data.actor))), JSON.stringify(audits));
       const refused = await events(svc.url, "command.refused");
       assert.match(String(refused[0]?.data.reason), /buzzer pattern must be single, triple or long/);
       const ledState = await subscribeAll(broker.port, [`harvester/${node}/led/7/state`], 2);
@@ -222,6 +254,16 @@ Deno.test({
         g: 0,
         b: 255,
       });
+      // /health shows the bridge: ok while connected, degraded (not down: the node still works) when away.
+      const mqttHealth = async () => (await (await fetch(`${svc.url}/health`)).json()).components?.mqtt;
+      assert.equal((await mqttHealth())?.status, "ok");
+      await broker.stop();
+      const away = await waitFor("mqtt degraded in /health", async () => {
+        const m = await mqttHealth();
+        return m?.status === "degraded" ? m : null;
+      }, 15_000);
+      assert.ok(away!.reason, "with the reason");
+      assert.equal((await fetch(`${svc.url}/health`)).status, 200, "the node can still do its job");
     } finally {
       await svc.stop();
       await broker.close();
