@@ -84,6 +84,29 @@ Deno.test("live feed: catch-up of the last 50 events on connect, then live event
   }
 });
 
+Deno.test("live feed: a replay is capped in bytes too, newest first, and says it was cut", async () => {
+  const t = await start();
+  try {
+    for (let i = 0; i < 60; i++) t.log.emit("reading", { i, pad: "x".repeat(60_000) });
+    await t.stored(60);
+    const s = t.connect("feed-token");
+    await once(s, "connect");
+    const got = collect(s);
+    const ack = await s.emitWithAck("replay", { count: 60 });
+    assert.equal(ack.truncated, true);
+    assert.ok(ack.count >= 10 && ack.count <= 18, `1 MiB of 60 KB events: ${ack.count}`);
+    await until(() => got.length >= ack.count);
+    const replayed = got.slice(-ack.count);
+    assert.equal(replayed.at(-1)!.data.i, 59, "the newest events are the ones kept");
+    assert.deepEqual(
+      replayed.map((e) => e.data.i),
+      Array.from({ length: ack.count }, (_, k) => 60 - ack.count + k),
+    );
+  } finally {
+    await t.close();
+  }
+});
+
 Deno.test("live feed: replay up to 1000, more is refused naming the limit", async () => {
   const t = await start();
   try {
@@ -94,7 +117,7 @@ Deno.test("live feed: replay up to 1000, more is refused naming the limit", asyn
     await once(s, "connect");
     await until(() => got.length === 50);
     const ack = await s.emitWithAck("replay", { count: 1000 });
-    assert.deepEqual(ack, { ok: true, count: 1000 });
+    assert.deepEqual(ack, { ok: true, count: 1000, truncated: false });
     await until(() => got.length === 1050);
     assert.equal(got[50].data.i, 200);
     const errors = collect(s, "feed_error");

@@ -54,6 +54,8 @@ export interface LiveFeedOptions {
   catchUp?: number;
   /** Largest `replay` count. Default 1000. */
   replayMax?: number;
+  /** Largest `replay` answer in JSON bytes (the newest events that fit). Default 1 MiB. */
+  replayMaxBytes?: number;
   /** Packets one client may have waiting before it is dropped. Default 2000. */
   maxPending?: number;
   /** How long a lagging client gets to receive `lagging` before the disconnect. Default 2000 ms. */
@@ -101,6 +103,7 @@ export class LiveFeed {
       ...options,
       catchUp: options.catchUp ?? 50,
       replayMax: options.replayMax ?? 1000,
+      replayMaxBytes: options.replayMaxBytes ?? 1024 * 1024,
       maxPending: options.maxPending ?? 2000,
       lagGraceMs: options.lagGraceMs ?? 2000,
     };
@@ -253,11 +256,23 @@ export class LiveFeed {
     }
     const types = state?.types ?? [];
     const level = state?.level ?? "public";
-    const wanted = (types.length ? events.filter((e) => types.some((t) => e.type.startsWith(t))) : events)
+    const matching = (types.length ? events.filter((e) => types.some((t) => e.type.startsWith(t))) : events)
       .filter((e) => visibleTo(level, e.type));
+    // Bounded in bytes as well as count: the newest events that fit, in order.
+    const maxBytes = this.#opts.replayMaxBytes;
+    let bytes = 0;
+    let first = matching.length;
+    while (first > 0) {
+      const size = JSON.stringify(matching[first - 1]).length;
+      if (bytes + size > maxBytes && first < matching.length) break;
+      bytes += size;
+      first--;
+    }
+    const wanted = matching.slice(first);
     for (const e of wanted) socket.emit("event", e);
-    if (typeof ack === "function") ack({ ok: true, count: wanted.length });
-    socket.emit("replayed", { count: wanted.length });
+    const truncated = wanted.length < matching.length;
+    if (typeof ack === "function") ack({ ok: true, count: wanted.length, truncated });
+    socket.emit("replayed", { count: wanted.length, truncated });
   }
 
   #broadcast(e: EventEnvelope): void {
