@@ -63,6 +63,7 @@ import {
   AccessConfigError,
   actAs,
   createHub,
+  type HistoryStore,
   type Hub,
   hubAccessOptions,
   isLoopback,
@@ -70,7 +71,7 @@ import {
   runTokenCli,
 } from "./services/hub/mod.ts";
 import { MqttBridge, type NodeReport } from "./services/mqtt/mod.ts";
-import { Recorder, RecorderFeed } from "./services/recorder/mod.ts";
+import { Recorder, RecorderFeed, RecorderWriter } from "./services/recorder/mod.ts";
 import { Health, probeWritable, StorageFaults } from "./services/health/mod.ts";
 import { redisStatus } from "./services/events/mod.ts";
 
@@ -516,36 +517,38 @@ async function openHistory(
   logs: LogRing,
   events: Events,
   health: Health,
-): Promise<Recorder | undefined> {
+): Promise<HistoryStore | undefined> {
   const h = config.history;
   if (!h.enabled) return undefined;
   const path = h.path ?? join(stateDir(config), "history.db");
-  let recorder: Recorder;
+  const limits = { rawDays: h.raw_days, minuteDays: h.minute_days, hourYears: h.hour_years, maxMb: h.max_mb };
+  const log = (level: "info" | "warn" | "error", message: string) => logs.log(level, "history", message);
+  // Queries read on this thread; the one writer (commits, checkpoints, rollups) is a worker.
+  let reader: Recorder;
   try {
-    recorder = new Recorder({
-      path,
-      rawDays: h.raw_days,
-      minuteDays: h.minute_days,
-      hourYears: h.hour_years,
-      maxMb: h.max_mb,
-      log: (level, message) => logs.log(level, "history", message),
-    });
+    reader = new Recorder({ path, ...limits, log });
   } catch (e) {
-    logs.log("error", "history", `${(e as Error).message}; the hub runs without history`);
+    log("error", `${(e as Error).message}; the hub runs without history`);
     health.set("recorder", "down", (e as Error).message, true);
     return undefined;
   }
-  const feed = new RecorderFeed({ recorder, events: events.log });
+  const writer = new RecorderWriter({ path, ...limits, log });
+  const feed = new RecorderFeed({ recorder: reader, sink: writer, events: events.log });
   await feed.start();
-  // The recorder in /health: "not recording" is degraded (the hub goes on), said once by the recorder.
+  // The recorder in /health: "not recording" is degraded (the hub goes on), said once by the writer.
   const report = () => {
-    const st = recorder.status();
+    const st = writer.state();
     health.set("recorder", st.state === "ok" ? "ok" : "degraded", st.reason, true);
   };
   report();
   const timer = setInterval(report, 1000);
-  closers.push(() => recorder.close(), () => feed.stop(), () => clearInterval(timer));
-  return recorder;
+  closers.push(() => reader.close(), () => writer.close(), () => feed.stop(), () => clearInterval(timer));
+  return {
+    query: (...a) => reader.query(...a),
+    statistics: (...a) => reader.statistics(...a),
+    series: () => reader.series(),
+    status: () => ({ ...reader.status(), ...writer.state() }),
+  };
 }
 
 /** Why the stores are what they are, for the ready line a person reads once. */

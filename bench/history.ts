@@ -7,7 +7,7 @@
  * @module
  */
 import { DatabaseSync } from "node:sqlite";
-import { Recorder } from "../services/recorder/mod.ts";
+import { Recorder, RecorderWriter } from "../services/recorder/mod.ts";
 import type { ReadingRecord } from "../services/shm/snapshot.ts";
 import { type BenchRow, median, percentile, spread } from "./row.ts";
 
@@ -104,6 +104,19 @@ export async function benchHistory(): Promise<BenchRow[]> {
       cycles.push((performance.now() - t0) * 1000);
     }
     rec.close();
+    // What the hub does: hand each cycle to the writer worker; its event loop pays the hand-over.
+    const writer = new RecorderWriter({ path: `${dir}/worker.db` });
+    const handed: number[] = [];
+    const w0 = performance.now();
+    for (let c = 0; c < 600; c++) {
+      const batch = cycleBatch(now - (600 - c) * 2000, c);
+      const t = performance.now();
+      writer.record(batch);
+      handed.push((performance.now() - t) * 1000);
+      if (c % 20 === 0) await new Promise((r) => setTimeout(r, 0)); // let the loop breathe, as a hub's does
+    }
+    await writer.close(60_000);
+    const writerMs = performance.now() - w0;
     const t0 = performance.now();
     generate(`${dir}/year.db`, now);
     const genS = (performance.now() - t0) / 1000;
@@ -115,12 +128,18 @@ export async function benchHistory(): Promise<BenchRow[]> {
     year.close();
     return [
       {
-        name: "recording one cycle, 5 nodes × 20 fields (file DB, WAL), p99",
-        value: percentile(cycles, 99),
+        name: "recording one cycle, 5 nodes × 20 fields, on the hub's event loop (writer worker), p99",
+        value: percentile(handed, 99),
         unit: "µs",
         peer: "goal",
         peerValue: 500,
-        ratio: percentile(cycles, 99) / 500,
+        ratio: percentile(handed, 99) / 500,
+        spread: `p50 ${median(handed).toFixed(0)}; 600 cycles written in ${writerMs.toFixed(0)} ms`,
+      },
+      {
+        name: "the same cycle written on the calling thread (what the worker spends), p99",
+        value: percentile(cycles, 99),
+        unit: "µs",
         spread: `p50 ${median(cycles).toFixed(0)}`,
       },
       {

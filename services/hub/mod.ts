@@ -17,6 +17,7 @@ export {
 export { SpokeCommandQueue } from "./spoke_queue.ts";
 export { CommandError, RequestError } from "./errors.ts";
 export { actAs } from "./act_as.ts";
+export type { HistoryStore } from "./history_api.ts";
 export { type FeedCredential, type FeedLevel, LiveFeed, type LiveFeedOptions } from "./live_feed.ts";
 export type { ExtraMetrics, GaugeSample } from "./metrics.ts";
 export { type Clock, systemClock } from "./clock.ts";

@@ -9,10 +9,14 @@
 import type { EventEnvelope, EventLog } from "../events/event.ts";
 import type { ReadingRecord } from "../shm/snapshot.ts";
 import type { Recorder } from "./recorder.ts";
+import type { RecordSink } from "./writer.ts";
 
 /** Options for {@link RecorderFeed}. */
 export interface RecorderFeedOptions {
-  recorder: Recorder;
+  /** Where catch-up starts (`lastEventId`), and where batches go unless `sink` is given. */
+  recorder: Pick<Recorder, "lastEventId"> & Partial<RecordSink>;
+  /** Where batches are written (the writer worker); default `recorder`. */
+  sink?: RecordSink;
   events: EventLog;
   /** Longest a reading waits before its batch is written, ms. Default 250. */
   batchMs?: number;
@@ -45,6 +49,12 @@ export class RecorderFeed {
     this.#o = options;
   }
 
+  #sink(): RecordSink {
+    const sink = this.#o.sink ?? (this.#o.recorder.record ? (this.#o.recorder as RecordSink) : undefined);
+    if (!sink) throw new TypeError("Cannot feed the recorder: no sink given");
+    return sink;
+  }
+
   /** Subscribe, then catch up from the last stored id. */
   async start(): Promise<void> {
     this.#unsubscribe = this.#o.events.subscribe((e) => this.push(e));
@@ -60,7 +70,7 @@ export class RecorderFeed {
       }
       const readings = events.map(asReading).filter((r): r is ReadingRecord => r !== null);
       const last = events.at(-1)?.id;
-      this.#o.recorder.record(readings, last);
+      this.#sink().record(readings, last);
       if (events.length < page || !last) return;
       since = last;
     }
@@ -84,7 +94,7 @@ export class RecorderFeed {
     const batch = this.#batch;
     this.#batch = [];
     const t0 = performance.now();
-    this.#o.recorder.record(batch, this.#lastId);
+    this.#sink().record(batch, this.#lastId);
     this.lastFlushMs = performance.now() - t0;
   }
 

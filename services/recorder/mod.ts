@@ -6,3 +6,4 @@
  */
 export * from "./recorder.ts";
 export * from "./feed.ts";
+export * from "./writer.ts";

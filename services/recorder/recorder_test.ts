@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { HistoryQueryError, Recorder } from "./recorder.ts";
 import { RecorderFeed } from "./feed.ts";
+import { RecorderWriter } from "./writer.ts";
 import { MemoryEventStore } from "../events/memory_store.ts";
 import type { ReadingRecord } from "../shm/snapshot.ts";
 
@@ -240,6 +241,30 @@ Deno.test({
     } finally {
       rec.close();
       await new Deno.Command("umount", { args: [dir] }).output();
+      await Deno.remove(dir, { recursive: true });
+    }
+  },
+});
+
+Deno.test({
+  name: "RecorderWriter: batches written by the worker thread are what a reader on the same file sees",
+  sanitizeResources: false,
+  fn: async () => {
+    const { dir, path } = await tempDb();
+    const now = T0 + 86_400_000;
+    const reader = new Recorder({ path, now: () => now });
+    const writer = new RecorderWriter({ path, now: () => now });
+    try {
+      for (let i = 0; i < 120; i++) writer.record([reading(T0 + i * 1000, { temperature: i })], `1-${i}`);
+      await writer.close();
+      assert.equal(writer.state().state, "ok");
+      const h = reader.query("n1", "bme680", "temperature", T0, T0 + 120_000, 1);
+      assert.deepEqual(h.buckets.map((b) => b.mean), Array.from({ length: 120 }, (_, i) => i));
+      const m = reader.query("n1", "bme680", "temperature", T0, T0 + 120_000, 60);
+      assert.deepEqual(m.buckets.map((b) => b.count), [60, 60], "the writer settled its rollups at close");
+      assert.equal(new Recorder({ path, now: () => now }).lastEventId, "1-119");
+    } finally {
+      reader.close();
       await Deno.remove(dir, { recursive: true });
     }
   },
