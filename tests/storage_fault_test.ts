@@ -269,3 +269,39 @@ Deno.test({
     }
   },
 });
+
+Deno.test({
+  name: "A full history disk is 'not recording' in /health (degraded, 200), said once, and the hub goes on",
+  sanitizeResources: false,
+  fn: async () => {
+    const fs = await tmpfs("size=512k");
+    if (!fs) return;
+    const state = await Deno.makeTempDir({ prefix: "harvester-storage-" });
+    const id = node();
+    let svc: Service | null = null;
+    try {
+      svc = await startService({
+        name: "history-full",
+        toml: toml(id, state, `${state}/shm`, `\n[history]\npath = "${fs.dir}/history.db"\n`),
+      });
+      const s = svc;
+      await waitFor("recording", async () => (await health(s)).body.components?.recorder?.status === "ok");
+      await fill(fs.dir);
+      const h = await waitFor("the recorder degraded", async () => {
+        const r = await health(s);
+        return r.body.components?.recorder?.status === "degraded" ? r : null;
+      }, 30_000);
+      assert.equal(h!.status, 200, "the node still does its job");
+      assert.match(String(h!.body.components.recorder.reason), /^not recording: .*(full|disk)/i);
+      const readings = await (await fetch(`${s.url}/api/readings`, AUTH)).json();
+      assert.ok(readings.readings.length > 0, "readings still flow");
+      await new Promise((r) => setTimeout(r, 2000));
+      const said = s.output().split("\n").filter((l) => /history: Cannot write/.test(l));
+      assert.equal(said.length, 1, said.join("\n"));
+    } finally {
+      await svc?.stop();
+      await fs.umount();
+      await Deno.remove(state, { recursive: true }).catch(() => {});
+    }
+  },
+});
