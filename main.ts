@@ -282,6 +282,11 @@ async function startBroker(
     emit: storage.watchPluginState(emitter),
     stateDir: join(stateDir(config), "plugins"),
     watch: true,
+    manifestPolicy: {
+      maxPriority: config.sandbox.max_priority,
+      minCadenceSeconds: config.sandbox.min_cadence_seconds,
+      maxDeadlineMs: config.sandbox.max_deadline_ms,
+    },
     // A delegated cgroup v2 folder (systemd Delegate=yes) lets the kernel enforce memory_mb.
     cgroupDir: Deno.env.get("HARVESTER_CGROUP_DIR"),
   });

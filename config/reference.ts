@@ -101,6 +101,12 @@ export const DOCS: Record<string, string> = {
   "history.hour_years": "Years 1-hour rollups are kept.",
   "history.max_mb":
     "Size ceiling of the file; above it the oldest data goes first, tier by tier, and the log says so.",
+  "sandbox.max_priority":
+    "Highest priority a plugin's manifest may give itself; above is clamped (and said at start) unless [plugins.<id>] priority sets it.",
+  "sandbox.min_cadence_seconds":
+    "Shortest cadence a manifest may ask for; faster is clamped unless config sets cadence_seconds.",
+  "sandbox.max_deadline_ms":
+    "Longest call deadline a manifest may ask for; longer is clamped unless config sets deadline_ms.",
   "scheduler.hot_celsius": "CPU temperature at which only critical plugins run.",
   "scheduler.soft_celsius": "CPU temperature at which low-priority plugins are deferred.",
   "scheduler.cycle_budget_ms": "Time one cycle may spend on plugins before the rest wait.",

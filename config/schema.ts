@@ -197,6 +197,13 @@ export const historySchema = table({
   max_mb: num({ min: 1, max: 1_000_000 }).default(200),
 });
 
+/** `[sandbox]`: what a plugin's manifest may grant itself without config's say-so. */
+export const sandboxSchema = table({
+  max_priority: num({ min: 0, max: 1 }).default(0.8),
+  min_cadence_seconds: num({ min: 0.1, max: MAX_TIMER_SECONDS }).default(1),
+  max_deadline_ms: num({ min: 1, max: MAX_TIMER_MS, int: true }).default(10_000),
+});
+
 /** `[scheduler]`: thermal back-pressure and budgets. */
 export const schedulerSchema = table({
   hot_celsius: num({ min: 0, max: 120 }).default(75),
@@ -273,6 +280,7 @@ export const configSchema = table({
   hub: hubSchema,
   mqtt: mqttSchema,
   history: historySchema,
+  sandbox: sandboxSchema,
   scheduler: schedulerSchema,
   sensors: sensorsSchema,
   plugins: pluginsSchema,

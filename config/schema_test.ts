@@ -121,7 +121,7 @@ Deno.test("parseConfig() names file, key and problem: unknown key with a hint", 
   );
   rejects(
     `[wifi]\nssid = "x"`,
-    `${FILE}: wifi: unknown key (known keys: polling, hal, leds, buzzer, logging, cluster, shm, events, hub, mqtt, history, scheduler, sensors, plugins, state, limits)`,
+    `${FILE}: wifi: unknown key (known keys: polling, hal, leds, buzzer, logging, cluster, shm, events, hub, mqtt, history, sandbox, scheduler, sensors, plugins, state, limits)`,
   );
 });
 
@@ -306,4 +306,18 @@ Deno.test("[mqtt]: off by default; a bad URL or topic is refused at start, namin
     parseConfig({ mqtt: { url: "mqtts://ha.local:8883", base_topic: "home/harvester" } }, FILE).mqtt.qos,
     1,
   );
+});
+
+Deno.test("[sandbox]: the policy a manifest is clamped to comes from config", () => {
+  assert.deepEqual(defaultConfig().sandbox, {
+    max_priority: 0.8,
+    min_cadence_seconds: 1,
+    max_deadline_ms: 10_000,
+  });
+  const c = parseConfig(
+    { sandbox: { max_priority: 0.5, min_cadence_seconds: 5, max_deadline_ms: 2000 } },
+    FILE,
+  );
+  assert.deepEqual(c.sandbox, { max_priority: 0.5, min_cadence_seconds: 5, max_deadline_ms: 2000 });
+  rejects("[sandbox]\nmax_priority = 2\n", `${FILE}: sandbox.max_priority: must be a number 0..1, got 2`);
 });
