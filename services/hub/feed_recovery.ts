@@ -23,6 +23,8 @@ export interface RecoveryBounds {
   maxBytes?: number;
   /** Packets kept. Default 10 000. */
   maxPackets?: number;
+  /** Packets kept while no disconnected session waits to recover (a disconnect in flight). Default 64. */
+  idleKeep?: number;
 }
 
 /**
@@ -36,6 +38,7 @@ export function boundRecoveryBuffer(adapter: unknown, bounds: RecoveryBounds = {
   if (!Array.isArray(a.packets) || typeof a.broadcast !== "function") return () => 0;
   const maxBytes = bounds.maxBytes ?? 8 * 1024 * 1024;
   const maxPackets = bounds.maxPackets ?? 10_000;
+  const idleKeep = bounds.idleKeep ?? 64;
   const original = a.broadcast.bind(a);
   let bytes = 0;
   let head: unknown = undefined;
@@ -68,7 +71,8 @@ export function boundRecoveryBuffer(adapter: unknown, bounds: RecoveryBounds = {
     bytes += size;
     if (head === undefined) head = packets[0];
     let drop = 0;
-    while (drop < packets.length - 1 && (bytes > maxBytes || packets.length - drop > maxPackets)) {
+    const keep = (a.sessions?.size ?? 0) > 0 ? maxPackets : Math.min(maxPackets, idleKeep);
+    while (drop < packets.length - 1 && (bytes > maxBytes || packets.length - drop > keep)) {
       bytes -= packets[drop].bytes ?? 0;
       drop++;
     }

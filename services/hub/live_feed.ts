@@ -117,10 +117,9 @@ export class LiveFeed {
       // Middleware must run on recovery too, or a revoked token would keep a recovered session.
       connectionStateRecovery: { maxDisconnectionDuration: 2 * 60_000, skipMiddlewares: false },
     });
-    // socket.io keeps every packet for recovery with no size bound: bound it (issue 13).
-    boundRecoveryBuffer(this.io.of("/").adapter);
-    // …and in count, keeping only a few while no session waits (issue 11).
-    boundRecovery(this.io, this.#opts.replayMax);
+    // socket.io keeps every packet for recovery with no bound: bound it in bytes and count, and
+    // keep only a few while no disconnected session waits.
+    boundRecoveryBuffer(this.io.of("/").adapter, { maxPackets: this.#opts.replayMax });
     this.io.use((socket, next) => {
       const cred = credentialOf(socket);
       const r = this.#opts.authorize(cred);
@@ -346,28 +345,4 @@ export class LiveFeed {
     this.#timers.clear();
     await new Promise<void>((resolve) => this.io.close(() => resolve()));
   }
-}
-
-/** Broadcasts kept for recovery while no disconnected session waits (a disconnect in flight). */
-const RECOVERY_IDLE_KEEP = 64;
-
-/**
- * Bound socket.io's connection-state recovery: its in-memory adapter keeps every broadcast for
- * `maxDisconnectionDuration`, whether or not a session waits. Keep at most `max` packets, and
- * only {@link RECOVERY_IDLE_KEEP} while no disconnected session waits to recover.
- */
-export function boundRecovery(io: Server, max: number): void {
-  const a = io.of("/").adapter as unknown as {
-    packets?: unknown[];
-    sessions?: Map<unknown, unknown>;
-    broadcast: (packet: unknown, opts: unknown) => void;
-  };
-  if (!Array.isArray(a.packets)) return;
-  const broadcast = a.broadcast.bind(a);
-  a.broadcast = (packet, opts) => {
-    broadcast(packet, opts);
-    const packets = a.packets!;
-    const keep = (a.sessions?.size ?? 0) > 0 ? max : Math.min(max, RECOVERY_IDLE_KEEP);
-    if (packets.length > keep) packets.splice(0, packets.length - keep);
-  };
 }
