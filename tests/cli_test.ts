@@ -203,3 +203,11 @@ Deno.test('logs: JSON lines with [logging] format = "json", journald priorities 
   assert.ok(lines.some((l) => /"source":"anima"/.test(l)), "plugin lines go through the logger too");
   assert.ok(lines.some((l) => l.includes("stopping (SIGTERM)")), "so do the host's own");
 });
+
+Deno.test("README's command-line block is what --help prints", async () => {
+  const readme = await Deno.readTextFile(`${ROOT}README.md`);
+  const block = /```\n\$ deno run -A main\.ts --help\n([\s\S]*?)```/.exec(readme)?.[1];
+  assert.ok(block, "README has the --help block");
+  const r = await run(["--help"]);
+  assert.equal(r.stdout, block, "regenerate the README block from main.ts --help");
+});
