@@ -21,6 +21,8 @@ command -v cpio >/dev/null 2>&1 || need+=(cpio)
 ls /usr/lib/x86_64-linux-gnu/libgpiod.so.2* >/dev/null 2>&1 || need+=(libgpiod2)
 command -v chromium >/dev/null 2>&1 || need+=(chromium)
 /usr/bin/python3 -c 'import smbus2' >/dev/null 2>&1 || need+=(python3 python3-smbus2)
+# python-socketio is the independent live-feed client of tests/hub_auth_test.ts (polling needs requests).
+/usr/bin/python3 -c 'import socketio, requests' >/dev/null 2>&1 || need+=(python3-socketio python3-requests python3-websocket)
 command -v gcc >/dev/null 2>&1 || need+=(gcc libc6-dev)
 command -v systemd-analyze >/dev/null 2>&1 || need+=(systemd)
 command -v mosquitto >/dev/null 2>&1 || [ -x /usr/sbin/mosquitto ] || need+=(mosquitto)

@@ -79,18 +79,7 @@ export class NodeRegistry {
 
   /** Declare a node before it is seen (its own node, configured local nodes). */
   declare(id: string, role: NodeRole, source: "local" | "push" = "local"): void {
-    if (!this.#nodes.has(id)) {
-      this.#nodes.set(id, {
-        id,
-        role,
-        source,
-        snapshot: null,
-        lastSeen: null,
-        lastSeenWall: null,
-        status: "offline",
-        pushes: 0,
-      });
-    }
+    this.#entry(id, role, source);
   }
 
   /**
