@@ -8,6 +8,7 @@
  */
 import assert from "node:assert/strict";
 import { freePort, ROOT, startService, waitFor } from "./e2e/_helpers.ts";
+import { serviceToml } from "./_toml.ts";
 
 const dec = new TextDecoder();
 
@@ -26,10 +27,7 @@ async function run(
 }
 
 function toml(dir: string, extra = ""): string {
-  return `[polling]\ninterval_seconds = 0.5\n\n[cluster]\nnode_id = "cli-${
-    crypto.randomUUID().slice(0, 8)
-  }"\n\n` +
-    `[shm]\nbackend = "file"\nfile_dir = "${dir}/shm"\n\n[hub]\nhost = "127.0.0.1"\n\n[state]\ndir = "${dir}"\n${extra}`;
+  return serviceToml(`cli-${crypto.randomUUID().slice(0, 8)}`, dir, { hal: null }, extra);
 }
 
 Deno.test("--help prints each mode's usage on stdout and exits 0; --version prints the version", async () => {

@@ -8,6 +8,7 @@
  */
 import assert from "node:assert/strict";
 import { type Service, startService, waitFor } from "./e2e/_helpers.ts";
+import { serviceToml } from "./_toml.ts";
 
 /** A read-scoped credential: the hub answers nothing but the page and /health without one. */
 const AUTH = { headers: { authorization: "Bearer clock-token" } };
@@ -43,32 +44,11 @@ async function setOffset(file: string, seconds: number): Promise<void> {
 }
 
 function toml(dir: string, node: string, extra = ""): string {
-  return `
-[polling]
-interval_seconds = 0.5
-
-[hal]
-backend = "sim"
-
-[cluster]
-node_id = "${node}"
-push_interval_seconds = 1
-
-[hub]
-host = "127.0.0.1"
-token = "clock-token"
-
-[shm]
-backend = "file"
-file_dir = "${dir}/shm"
-
-[state]
-dir = "${dir}"
-
-[plugins.dht22]
-cadence_seconds = 0.5
-priority = 0.5
-${extra}`;
+  return serviceToml(node, dir, {
+    cluster: { push_interval_seconds: 1 },
+    hub: { token: "clock-token" },
+    "plugins.dht22": { cadence_seconds: 0.5, priority: 0.5 },
+  }, extra);
 }
 
 async function runs(svc: Service, plugin: string): Promise<number> {

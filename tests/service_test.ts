@@ -7,35 +7,13 @@ import assert from "node:assert/strict";
 import { createClient } from "redis";
 import { startRedis } from "./_redis.ts";
 import { freePort, ROOT, startService, waitFor } from "./e2e/_helpers.ts";
+import { serviceToml } from "./_toml.ts";
 
 /** Reads need a token now (the hub refuses anonymous reads unless public_read is on). */
 const READ_AUTH = { authorization: "Bearer svc-token" };
 
 function toml(stateDir: string, extra = ""): string {
-  return `
-[polling]
-interval_seconds = 0.5
-
-[hal]
-backend = "sim"
-
-[cluster]
-node_id = "svc"
-
-[shm]
-backend = "file"
-file_dir = "${stateDir}/shm"
-
-[hub]
-host = "127.0.0.1"
-token = "svc-token"
-
-[buzzer]
-min_interval_ms = 0
-
-[state]
-dir = "${stateDir}"
-${extra}`;
+  return serviceToml("svc", stateDir, { hub: { token: "svc-token" }, buzzer: { min_interval_ms: 0 } }, extra);
 }
 
 async function run(args: string[], env: Record<string, string> = {}): Promise<{ code: number; out: string }> {

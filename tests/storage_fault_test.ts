@@ -11,6 +11,7 @@
 import assert from "node:assert/strict";
 import { UnixCommandClient } from "../services/commands/mod.ts";
 import { ROOT, type Service, startService, waitFor } from "./e2e/_helpers.ts";
+import { serviceToml } from "./_toml.ts";
 
 /** A read-scoped credential: the hub answers nothing but the page and /health without one. */
 const AUTH = { headers: { authorization: "Bearer test-read-token" } };
@@ -57,27 +58,12 @@ async function fill(dir: string): Promise<void> {
 }
 
 function toml(node: string, stateDir: string, fileDir: string, extra = ""): string {
-  return `
-[polling]
-interval_seconds = 0.5
-
-[hal]
-backend = "sim"
-
-[cluster]
-node_id = "${node}"
-
-[hub]
-token = "test-read-token"
-host = "127.0.0.1"
-
-[shm]
-backend = "file"
-file_dir = "${fileDir}"
-
-[state]
-dir = "${stateDir}"
-${extra}`;
+  return serviceToml(
+    node,
+    stateDir,
+    { hub: { token: "test-read-token" }, shm: { file_dir: fileDir } },
+    extra,
+  );
 }
 
 const node = () => `st${crypto.randomUUID().slice(0, 6)}`;

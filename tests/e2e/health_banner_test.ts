@@ -7,29 +7,12 @@
 import assert from "node:assert/strict";
 import { freePort } from "../_redis.ts";
 import { launchBrowser, startService } from "./_helpers.ts";
+import { serviceToml } from "../_toml.ts";
 
 function toml(node: string, dir: string, shm: string): string {
-  return `
-[polling]
-interval_seconds = 0.5
-
-[hal]
-backend = "sim"
-
-[cluster]
-node_id = "${node}"
-
-[hub]
-token = "test-read-token"
-public_read = true
-host = "127.0.0.1"
-
-${shm}
-file_dir = "${dir}/shm"
-
-[state]
-dir = "${dir}"
-`;
+  // `shm` is the raw [shm] header and backend line of each case; the dir is the helper's.
+  return serviceToml(node, dir, { hub: { token: "test-read-token", public_read: true }, shm: null }) +
+    `\n${shm}\nfile_dir = "${dir}/shm"\n`;
 }
 
 Deno.test({
