@@ -9,6 +9,7 @@
 import assert from "node:assert/strict";
 import { pidOf, rssMb } from "./_proc.ts";
 import { type Service, startService, waitFor } from "./e2e/_helpers.ts";
+import { serviceToml } from "./_toml.ts";
 
 /** A read-scoped credential: the hub answers nothing but the page and /health without one. */
 const AUTH = { headers: { authorization: "Bearer hub-token" } };
@@ -19,31 +20,12 @@ const OTHER = "good";
 const TOKENS: Record<string, string> = { [SPOKE]: "evil-token", [OTHER]: "good-token" };
 
 function toml(dir: string): string {
-  return `
-[polling]
-interval_seconds = 0.5
-
-[hal]
-backend = "sim"
-
-[cluster]
-role = "hub"
-node_id = "${HUB}"
-
-[cluster.spoke_tokens]
-${SPOKE} = "${TOKENS[SPOKE]}"
-${OTHER} = "${TOKENS[OTHER]}"
-
-[hub]
-host = "127.0.0.1"
-token = "hub-token"
-
-[shm]
-backend = "memory"
-
-[state]
-dir = "${dir}"
-`;
+  return serviceToml(HUB, dir, {
+    cluster: { role: "hub" },
+    "cluster.spoke_tokens": { [SPOKE]: TOKENS[SPOKE], [OTHER]: TOKENS[OTHER] },
+    hub: { token: "hub-token" },
+    shm: { backend: "memory", file_dir: undefined },
+  });
 }
 
 type Json = Record<string, unknown>;

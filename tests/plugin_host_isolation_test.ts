@@ -7,6 +7,7 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { ROOT, startService, waitFor } from "./e2e/_helpers.ts";
+import { serviceToml } from "./_toml.ts";
 
 /** A read-scoped credential: the hub answers nothing but the page and /health without one. */
 const AUTH = { headers: { authorization: "Bearer iso-token" } };
@@ -41,25 +42,13 @@ Deno.test({
     const node = `iso${Date.now() % 100000}`;
     const svc = await startService({
       name: `isolation-${node}`,
-      toml: `
-[polling]
-interval_seconds = 1
-[hal]
-backend = "sim"
-[cluster]
-node_id = "${node}"
-[shm]
-backend = "memory"
-[hub]
-host = "127.0.0.1"
-token = "iso-token"
-[state]
-dir = "${dir}/state"
-[plugins.weather-x.settings]
-city = "Oslo"
-[plugins.trusted-x]
-isolation = "shared"
-`,
+      toml: serviceToml(node, `${dir}/state`, {
+        polling: { interval_seconds: 1 },
+        shm: { backend: "memory", file_dir: undefined },
+        hub: { token: "iso-token" },
+        "plugins.weather-x.settings": { city: "Oslo" },
+        "plugins.trusted-x": { isolation: "shared" },
+      }),
       env: { HARVESTER_PLUGINS_DIR: plugins },
     });
     try {

@@ -12,6 +12,7 @@ import { join } from "node:path";
 import { pidOf, rssMb, tree } from "./_proc.ts";
 import { ROOT, type Service, startService, waitFor } from "./e2e/_helpers.ts";
 import { RUNTIME_ALLOWANCE_MB } from "../services/plugin_host/sandbox.ts";
+import { serviceToml } from "./_toml.ts";
 
 /** A read-scoped credential: the hub answers nothing but the page and /health without one. */
 const AUTH = { headers: { authorization: "Bearer siege-token" } };
@@ -33,29 +34,14 @@ const SAMPLE_SLACK_MB = 160;
 const TASK_FLAGS = ["--v8-flags=--max-semi-space-size=1,--max-old-space-size=256"];
 
 function toml(dir: string, node: string, extra = ""): string {
-  return `
-[polling]
-interval_seconds = 1
-
-[hal]
-backend = "sim"
-
-[cluster]
-node_id = "${node}"
-
-[shm]
-backend = "memory"
-
-[hub]
-host = "127.0.0.1"
-token = "siege-token"
-
-[state]
-dir = "${dir}/state"
-${extra}`;
+  return serviceToml(node, `${dir}/state`, {
+    polling: { interval_seconds: 1 },
+    shm: { backend: "memory", file_dir: undefined },
+    hub: { token: "siege-token" },
+  }, extra);
 }
 
-/** Config ids allow no "_": the hostile fixtures run with the host defaults (128 MB, 2 s deadline). */
+/** The hostile fixtures run with the host defaults (128 MB, 2 s deadline). */
 const HOSTILE_CONFIG = "";
 
 async function copyTree(from: string, to: string): Promise<void> {

@@ -10,6 +10,7 @@ import assert from "node:assert/strict";
 import { createClient } from "redis";
 import { freePort } from "./_redis.ts";
 import { type Service, startService, waitFor } from "./e2e/_helpers.ts";
+import { serviceToml } from "./_toml.ts";
 
 /** A read-scoped credential: the hub answers nothing but the page and /health without one. */
 const AUTH = { headers: { authorization: "Bearer test-read-token" } };
@@ -81,28 +82,10 @@ Deno.test({
     try {
       svc = await startService({
         name: "redis-trouble",
-        toml: `
-[polling]
-interval_seconds = 0.5
-
-[hal]
-backend = "sim"
-
-[cluster]
-node_id = "${node}"
-
-[hub]
-token = "test-read-token"
-host = "127.0.0.1"
-
-[shm]
-backend = "auto"
-redis_url = "${url}"
-file_dir = "${dir}/shm"
-
-[state]
-dir = "${dir}"
-`,
+        toml: serviceToml(node, dir, {
+          hub: { token: "test-read-token" },
+          shm: { backend: "auto", redis_url: url },
+        }),
       });
       const s = svc;
       const noauth =
