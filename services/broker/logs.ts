@@ -4,7 +4,7 @@
  * @module
  */
 
-import { lineFormatter, type LogRecord } from "./log_format.ts";
+import { lineFormatter, type LogRecord, oneLine } from "./log_format.ts";
 
 export type LogLevel = "debug" | "info" | "warn" | "error";
 
@@ -17,11 +17,6 @@ export interface LogLine {
 }
 
 const RANK: Record<LogLevel, number> = { debug: 0, info: 1, warn: 2, error: 3 };
-
-// deno-lint-ignore no-control-regex
-const CONTROL = /[\u0000-\u001f\u007f-\u009f\u2028\u2029]/g;
-const escape = (s: string) =>
-  s.replace(CONTROL, (c) => c === "\n" ? "\\n" : `\\u${c.charCodeAt(0).toString(16).padStart(4, "0")}`);
 
 /**
  * Bounded ring of log lines. When full, the line evicted is the oldest of the source holding the
@@ -57,8 +52,8 @@ export class LogRing {
     const line = {
       ts: new Date().toISOString(),
       level,
-      source: escape(String(source).slice(0, 64)),
-      message: (" " + escape(String(message).slice(0, 2000))).slice(1),
+      source: oneLine(String(source).slice(0, 64)),
+      message: (" " + oneLine(String(message).slice(0, 2000))).slice(1),
       seq: ++this.#seq,
     };
     this.#lines.push(line);
