@@ -526,7 +526,13 @@ async function openHistory(
   const h = config.history;
   if (!h.enabled) return undefined;
   const path = h.path ?? join(stateDir(config), "history.db");
-  const limits = { rawDays: h.raw_days, minuteDays: h.minute_days, hourYears: h.hour_years, maxMb: h.max_mb };
+  const limits = {
+    rawDays: h.raw_days,
+    minuteDays: h.minute_days,
+    hourYears: h.hour_years,
+    maxMb: h.max_mb,
+    maxSeries: h.max_series,
+  };
   const log = (level: "info" | "warn" | "error", message: string) => logs.log(level, "history", message);
   // Queries read on this thread; the one writer (commits, checkpoints, rollups) is a worker.
   let reader: Recorder;

@@ -107,6 +107,8 @@ export const DOCS: Record<string, string> = {
     "Shortest cadence a manifest may ask for; faster is clamped unless config sets cadence_seconds.",
   "sandbox.max_deadline_ms":
     "Longest call deadline a manifest may ask for; longer is clamped unless config sets deadline_ms.",
+  "history.max_series":
+    "Most node × sensor × field series recorded; new ones past it are refused (said once), so invented field names cannot grow the file.",
   "scheduler.hot_celsius": "CPU temperature at which only critical plugins run.",
   "scheduler.soft_celsius": "CPU temperature at which low-priority plugins are deferred.",
   "scheduler.cycle_budget_ms": "Time one cycle may spend on plugins before the rest wait.",

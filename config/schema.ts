@@ -195,6 +195,7 @@ export const historySchema = table({
   minute_days: num({ min: 0.01, max: 36500 }).default(90),
   hour_years: num({ min: 0.01, max: 100 }).default(5),
   max_mb: num({ min: 1, max: 1_000_000 }).default(200),
+  max_series: num({ min: 1, max: 1_000_000, int: true }).default(10_000),
 });
 
 /** `[sandbox]`: what a plugin's manifest may grant itself without config's say-so. */

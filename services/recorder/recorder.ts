@@ -25,6 +25,12 @@ export interface RecorderLimits {
   hourYears: number;
   /** Size ceiling of the database file, MB. Default 200. */
   maxMb: number;
+  /**
+   * Most series (node × sensor × field) kept. A source that invents field names (a hostile spoke)
+   * cannot grow the tables or the writer's memory past it: new series are refused, said once.
+   * Default 10 000.
+   */
+  maxSeries: number;
 }
 
 /** Options for {@link Recorder}. */
@@ -118,6 +124,9 @@ export class Recorder {
   #since = new Date().toISOString();
   #lastEventId: string | null = null;
   #lastPrune = 0;
+  #seriesCount: number | undefined;
+  /** New series refused at the {@link RecorderLimits.maxSeries} cap. */
+  refusedSeries = 0;
   /** The minute each series is filling now (not rolled up yet). */
   readonly #open = new Map<number, number>();
   /** Minute ranges [from, to) waiting to be rolled up, oldest first, one entry per series. */
@@ -130,6 +139,7 @@ export class Recorder {
       minuteDays: options.minuteDays ?? 90,
       hourYears: options.hourYears ?? 5,
       maxMb: options.maxMb ?? 200,
+      maxSeries: options.maxSeries ?? 10_000,
     };
     this.#now = options.now ?? Date.now;
     this.#log = options.log ?? (() => {});
@@ -182,12 +192,27 @@ export class Recorder {
     field: string,
     unit: string | null,
     kind: "number" | "state",
-  ): number {
+  ): number | null {
     const key = `${node}\u0000${sensor}\u0000${field}`;
     const known = this.#ids.get(key);
     if (known !== undefined) return known;
-    this.#stmt.series.run(node, sensor, field, unit, kind);
-    const row = this.#stmt.seriesId.get(node, sensor, field) as { id: number };
+    let row = this.#stmt.seriesId.get(node, sensor, field) as { id: number } | undefined;
+    if (!row) {
+      this.#seriesCount ??= (this.#db.prepare("SELECT count(*) AS n FROM series").get() as { n: number }).n;
+      if (this.#seriesCount >= this.limits.maxSeries) {
+        this.refusedSeries++;
+        if (this.refusedSeries === 1) {
+          this.#log(
+            "warn",
+            `history: ${this.limits.maxSeries} series recorded; new ones (first: ${node}:${sensor} ${field}) are not`,
+          );
+        }
+        return null;
+      }
+      this.#stmt.series.run(node, sensor, field, unit, kind);
+      this.#seriesCount++;
+      row = this.#stmt.seriesId.get(node, sensor, field) as { id: number };
+    }
     this.#ids.set(key, row.id);
     return row.id;
   }
@@ -236,12 +261,14 @@ export class Recorder {
       if (typeof value === "number") {
         if (!Number.isFinite(value)) continue;
         const id = this.#series(r.node, r.sensor, field, unit, "number");
+        if (id === null) continue;
         if (Number(this.#stmt.raw.run(id, ts, value).changes) === 0) continue;
         this.#minuteOf(id, ts - (ts % MINUTE));
         stored++;
       } else if (typeof value === "string" || typeof value === "boolean") {
         const text = String(value).slice(0, 256);
         const id = this.#series(r.node, r.sensor, field, null, "state");
+        if (id === null) continue;
         // The state in force at `ts` (newest cached, else looked up): only a change is stored.
         const cached = this.#lastState.get(id);
         const before = cached && cached.ts <= ts

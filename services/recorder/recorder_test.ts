@@ -269,3 +269,25 @@ Deno.test({
     }
   },
 });
+
+Deno.test("Recorder: a source that invents field names cannot grow it past maxSeries; known series go on", async () => {
+  const { dir, path } = await tempDb();
+  const lines: string[] = [];
+  const rec = new Recorder({ path, now: () => T0 + 86_400_000, maxSeries: 50, log: (_, m) => lines.push(m) });
+  try {
+    rec.record([reading(T0, { temperature: 1 })]);
+    for (let i = 0; i < 20; i++) {
+      const values: Record<string, number> = {};
+      for (let f = 0; f < 100; f++) values[`evil_${i}_${f}`] = f;
+      rec.record([reading(T0 + i * 1000, values, "flood", "spoke")]);
+    }
+    assert.equal(rec.series().length, 50);
+    assert.equal(rec.refusedSeries, 20 * 100 - 49);
+    assert.equal(lines.filter((l) => /series recorded; new ones/.test(l)).length, 1, "said once");
+    rec.record([reading(T0 + 60_000, { temperature: 2 })]);
+    assert.equal(rec.query("n1", "bme680", "temperature", T0, T0 + 120_000, 1).buckets.length, 2);
+  } finally {
+    rec.close();
+    await Deno.remove(dir, { recursive: true });
+  }
+});
