@@ -7,24 +7,10 @@
  * @module
  */
 import assert from "node:assert/strict";
-import { freePort, ROOT, startService, waitFor } from "./e2e/_helpers.ts";
+import { freePort, ROOT, runMain, startService, waitFor } from "./e2e/_helpers.ts";
 import { serviceToml } from "./_toml.ts";
 
-const dec = new TextDecoder();
-
-async function run(
-  args: string[],
-  env: Record<string, string> = {},
-): Promise<{ code: number; stdout: string; stderr: string }> {
-  const out = await new Deno.Command(Deno.execPath(), {
-    args: ["run", "--allow-all", "main.ts", ...args],
-    cwd: ROOT,
-    stdout: "piped",
-    stderr: "piped",
-    env: { NO_COLOR: "1", ...env },
-  }).output();
-  return { code: out.code, stdout: dec.decode(out.stdout), stderr: dec.decode(out.stderr) };
-}
+const run = runMain;
 
 function toml(dir: string, extra = ""): string {
   return serviceToml(`cli-${crypto.randomUUID().slice(0, 8)}`, dir, { hal: null }, extra);

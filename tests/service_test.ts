@@ -6,7 +6,7 @@
 import assert from "node:assert/strict";
 import { createClient } from "redis";
 import { startRedis } from "./_redis.ts";
-import { freePort, ROOT, startService, waitFor } from "./e2e/_helpers.ts";
+import { freePort, runMain, startService, waitFor } from "./e2e/_helpers.ts";
 import { serviceToml } from "./_toml.ts";
 
 /** Reads need a token now (the hub refuses anonymous reads unless public_read is on). */
@@ -17,15 +17,8 @@ function toml(stateDir: string, extra = ""): string {
 }
 
 async function run(args: string[], env: Record<string, string> = {}): Promise<{ code: number; out: string }> {
-  const out = await new Deno.Command(Deno.execPath(), {
-    args: ["run", "--allow-all", "main.ts", ...args],
-    cwd: ROOT,
-    stdout: "piped",
-    stderr: "piped",
-    env: { NO_COLOR: "1", ...env },
-  }).output();
-  const dec = new TextDecoder();
-  return { code: out.code, out: dec.decode(out.stdout) + dec.decode(out.stderr) };
+  const r = await runMain(args, env);
+  return { code: r.code, out: r.stdout + r.stderr };
 }
 
 Deno.test("main.ts start serves simulated BME680, DHT22 and system readings within 10 s", async () => {
