@@ -72,7 +72,13 @@ Deno.test({
     const file = `${dir}/faketime`;
     await setOffset(file, 0);
     const node = `clock${crypto.randomUUID().slice(0, 6)}`;
-    const svc = await startService({ name: "clock-cadence", toml: toml(dir, node), env: fakeEnv(file) });
+    // The first start under libfaketime (sandbox bundling with a cold cache) can take longer than 30 s.
+    const svc = await startService({
+      name: "clock-cadence",
+      toml: toml(dir, node),
+      env: fakeEnv(file),
+      readyTimeoutMs: 90_000,
+    });
     try {
       await waitFor("dht22 runs", async () => (await runs(svc, "dht22")) >= 4, 20_000);
       const phaseMs = 5000;
@@ -126,7 +132,13 @@ Deno.test({
         toml: config,
         waitHealth: false,
       });
-      const hub = await startService({ name: "clock-hub", mode: "hub", toml: config, env: fakeEnv(file) });
+      const hub = await startService({
+        name: "clock-hub",
+        mode: "hub",
+        toml: config,
+        env: fakeEnv(file),
+        readyTimeoutMs: 90_000,
+      });
       try {
         await waitFor(`${node} online`, async () => (await nodeStatus(hub, node)) === "online", 30_000);
         await setOffset(file, step);

@@ -104,6 +104,8 @@ export async function startService(
     env?: Record<string, string>;
     /** Extra `deno run` flags, e.g. the V8 flags the deno.json tasks use. */
     denoFlags?: string[];
+    /** How long to wait for `/health`. Default 30 s. */
+    readyTimeoutMs?: number;
   },
 ): Promise<Service> {
   const port = opts.port ?? freePort();
@@ -171,7 +173,7 @@ export async function startService(
         const res = await fetch(`${url}/health`).catch(() => null);
         await res?.body?.cancel();
         return res?.ok ?? false;
-      }, 30000);
+      }, opts.readyTimeoutMs ?? 30000);
     } catch (err) {
       await service.stop(true);
       throw new Error(`${(err as Error).message}\n--- ${opts.name} output ---\n${out.slice(-3000)}`);
