@@ -73,7 +73,7 @@ import {
 import { MqttBridge, type NodeReport } from "./services/mqtt/mod.ts";
 import { Recorder, RecorderFeed, RecorderWriter } from "./services/recorder/mod.ts";
 import { Health, probeWritable, StorageFaults } from "./services/health/mod.ts";
-import { redisStatus } from "./services/events/mod.ts";
+import { redisStatus, sentinelUrl } from "./services/events/mod.ts";
 
 import denoJson from "./deno.json" with { type: "json" };
 
@@ -96,7 +96,12 @@ interface RunningBroker {
 
 /** Where the redis URL comes from: only when the backend may use Redis. */
 function redisUrlOf(config: Config): string | undefined {
-  return config.shm.backend === "file" || config.shm.backend === "memory" ? undefined : config.shm.redis_url;
+  if (config.shm.backend === "file" || config.shm.backend === "memory") return undefined;
+  const { sentinels, master_name, redis_password, sentinel_password } = config.shm;
+  // REDIS_URL (which lands in redis_url) wins over sentinels from the file.
+  if (config.shm.redis_url || !sentinels || !master_name) return config.shm.redis_url;
+  const url = sentinelUrl(sentinels, master_name, { password: redis_password });
+  return sentinel_password ? `${url}#sentinel-password=${encodeURIComponent(sentinel_password)}` : url;
 }
 
 function stateDir(config: Config): string {

@@ -76,7 +76,7 @@ Deno.test("loadConfig() rejects bad overrides naming the variable or flag", asyn
       message: '--port: must be an integer 0..65535, got "99999"',
     });
     await assert.rejects(() => loadConfig({ cwd, env: { REDIS_URL: "localhost" } }), {
-      message: 'REDIS_URL: must be a redis:// or rediss:// URL, got "localhost"',
+      message: 'REDIS_URL: must be a redis://, rediss:// or redis+sentinel:// URL, got "localhost"',
     });
   });
 });

@@ -54,7 +54,14 @@ export const DOCS: Record<string, string> = {
   "cluster.buffer_max": "Spoke: pushes kept while the hub is away, oldest dropped first.",
   "shm.backend":
     '"auto" (Redis while it answers, else the file), "redis", "file" or "memory" (in-process only).',
-  "shm.redis_url": "Redis for shared state, events and commands (REDIS_URL overrides it).",
+  "shm.redis_url":
+    "Redis for shared state, events and commands (REDIS_URL overrides it): redis://, rediss:// or redis+sentinel://[:password@]host:port,host:port/<master>.",
+  "shm.sentinels":
+    "Sentinels (host:port) asked for the master on every connect; brokers, hubs and events follow a failover. Set this or redis_url, not both.",
+  "shm.master_name": "With sentinels: the master's name in their `sentinel monitor <name> …` line.",
+  "shm.redis_password": "With sentinels: the password of the master and replicas.",
+  "shm.sentinel_password":
+    "With sentinels: the sentinels' own password (requirepass in sentinel.conf), if any.",
   "shm.file_dir":
     "Directory of <node>.json for the file backend and the per-node lock; must be owned by the service and not world-writable.",
   "shm.key_prefix": "Prefix of every Redis key.",
@@ -149,6 +156,10 @@ const EXAMPLES: Record<string, unknown> = {
   "cluster.hub_url": "http://hub.local:3000",
   "cluster.token": "the-token-in-the-hub's-spoke_tokens",
   "shm.redis_url": "redis://127.0.0.1:6379",
+  "shm.sentinels": ["10.0.0.5:26379", "10.0.0.6:26379", "10.0.0.7:26379"],
+  "shm.master_name": "harvester",
+  "shm.redis_password": "change-me",
+  "shm.sentinel_password": "change-me-too",
   "shm.file_dir": "/run/harvester",
   "hub.token": "a-long-random-token",
   "hub.tls_cert": "/etc/harvester/hub.crt",

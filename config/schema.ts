@@ -106,8 +106,20 @@ export const clusterSchema = table({
 /** `[shm]`: where the latest snapshot lives. */
 export const shmSchema = table({
   backend: oneOf(["auto", "redis", "file", "memory"]).default("auto"),
-  redis_url: z.string({ error: "must be a redis:// or rediss:// URL" })
-    .regex(/^rediss?:\/\/\S+$/, { error: "must be a redis:// or rediss:// URL" }).optional(),
+  redis_url: z.string({ error: "must be a redis://, rediss:// or redis+sentinel:// URL" })
+    .regex(/^(rediss?|redis\+sentinel):\/\/\S+$/, {
+      error: "must be a redis://, rediss:// or redis+sentinel:// URL",
+    }).optional(),
+  /** Sentinels (`host:port`) to ask for the master: brokers, hubs and events follow a failover. */
+  sentinels: z.array(
+    z.string().regex(/^(\[[0-9a-fA-F:]+\]|[A-Za-z0-9.-]+):\d{1,5}$/, { error: "must be host:port" }),
+  ).min(1, { error: "must name at least one sentinel" }).optional(),
+  /** The master's name in the sentinels' `monitor` line. */
+  master_name: str().optional(),
+  /** Password of the master and replicas (Sentinel mode; a redis_url carries its own). */
+  redis_password: str().optional(),
+  /** Password of the sentinels themselves, when they have `requirepass`. */
+  sentinel_password: str().optional(),
   /**
    * Where the file backend keeps `<node>.json`: a directory this service owns (never a world-writable
    * one such as `/dev/shm` itself). Default: `$RUNTIME_DIRECTORY` under systemd, else
@@ -115,6 +127,32 @@ export const shmSchema = table({
    */
   file_dir: str().optional(),
   key_prefix: str().default("harvester"),
+}).check((ctx) => {
+  const c = ctx.value;
+  if (c.sentinels && !c.master_name) {
+    ctx.issues.push({
+      code: "custom",
+      message: 'required with shm.sentinels (the name in the sentinels\' "sentinel monitor <name> …" line)',
+      path: ["master_name"],
+      input: c.master_name,
+    });
+  }
+  if (c.master_name && !c.sentinels) {
+    ctx.issues.push({
+      code: "custom",
+      message: 'needs shm.sentinels (e.g. sentinels = ["10.0.0.5:26379", "10.0.0.6:26379"])',
+      path: ["master_name"],
+      input: c.master_name,
+    });
+  }
+  if (c.sentinels && c.redis_url) {
+    ctx.issues.push({
+      code: "custom",
+      message: "set either shm.redis_url or shm.sentinels, not both",
+      path: ["sentinels"],
+      input: c.sentinels,
+    });
+  }
 });
 
 /** `[events]`: the Redis stream and the buffers in front of it. */

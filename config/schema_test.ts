@@ -197,7 +197,19 @@ Deno.test("parseConfig() names file, key and problem: addresses, lists, tables, 
   );
   rejects(
     `[shm]\nredis_url = "localhost:6379"`,
-    `${FILE}: shm.redis_url: must be a redis:// or rediss:// URL, got "localhost:6379"`,
+    `${FILE}: shm.redis_url: must be a redis://, rediss:// or redis+sentinel:// URL, got "localhost:6379"`,
+  );
+  rejects(
+    `[shm]\nsentinels = ["10.0.0.5:26379"]`,
+    `${FILE}: shm.master_name: required with shm.sentinels (the name in the sentinels' "sentinel monitor <name> …" line)`,
+  );
+  rejects(
+    `[shm]\nsentinels = ["10.0.0.5"]\nmaster_name = "m"`,
+    `${FILE}: shm.sentinels[0]: must be host:port, got "10.0.0.5"`,
+  );
+  rejects(
+    `[shm]\nsentinels = ["a:1"]\nmaster_name = "m"\nredis_url = "redis://a:2"`,
+    `${FILE}: shm.sentinels: set either shm.redis_url or shm.sentinels, not both`,
   );
   rejects(`[buzzer]\nactive_low = "yes"`, `${FILE}: buzzer.active_low: must be true or false, got "yes"`);
   rejects(

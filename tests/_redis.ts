@@ -55,9 +55,11 @@ async function waitForPort(port: number, timeoutMs: number): Promise<void> {
 /** Start `redis-server` with no persistence on a free port. */
 export async function startRedis(port = freePort()): Promise<RedisServer> {
   let child: Deno.ChildProcess | null = null;
+  // Its own folder: never load (or leave) a dump.rdb in the working directory.
+  const dir = Deno.makeTempDirSync({ prefix: "harvester-redis-" });
   const spawn = async () => {
     child = new Deno.Command("redis-server", {
-      args: ["--port", String(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"],
+      args: ["--port", String(port), "--dir", dir, "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"],
       stdout: "null",
       stderr: "null",
     }).spawn();
@@ -80,6 +82,9 @@ export async function startRedis(port = freePort()): Promise<RedisServer> {
     pause: () => (child as Deno.ChildProcess | null)?.kill("SIGSTOP"),
     resume: () => (child as Deno.ChildProcess | null)?.kill("SIGCONT"),
     start: spawn,
-    stop: () => end("SIGTERM"),
+    stop: async () => {
+      await end("SIGTERM");
+      await Deno.remove(dir, { recursive: true }).catch(() => {});
+    },
   };
 }

@@ -19,7 +19,18 @@ const PASSWORD = "trouble-s3cret";
 
 /** redis-server on `port`, with or without a password. */
 async function redisServer(port: number, password?: string): Promise<Deno.ChildProcess> {
-  const args = ["--port", String(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"];
+  const args = [
+    "--port",
+    String(port),
+    "--dir",
+    Deno.makeTempDirSync(),
+    "--bind",
+    "127.0.0.1",
+    "--save",
+    "",
+    "--appendonly",
+    "no",
+  ];
   if (password) args.push("--requirepass", password);
   const child = new Deno.Command("redis-server", { args, stdout: "null", stderr: "null" }).spawn();
   await waitFor(`redis-server on ${port}`, async () => {

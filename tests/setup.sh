@@ -13,6 +13,8 @@ fi
 
 need=()
 command -v redis-server >/dev/null 2>&1 || need+=(redis-server)
+# Scale-out tests run a master, a replica and three sentinels (tests/sentinel_test.ts).
+command -v redis-sentinel >/dev/null 2>&1 || need+=(redis-sentinel)
 command -v qemu-system-x86_64 >/dev/null 2>&1 || need+=(qemu-system-x86)
 # The initramfs has no libc: busybox must be the static build.
 bb=$( [ -x /bin/busybox ] && ldd /bin/busybox 2>&1 || true)

@@ -6,8 +6,9 @@
  *
  * @module
  */
-import { createClient } from "redis";
+import type { createClient } from "redis";
 import { redisStatus } from "../events/mod.ts";
+import { connectOnce, parseRedisTarget, type RedisTarget } from "../events/redis_target.ts";
 import {
   type Command,
   type CommandClient,
@@ -51,7 +52,7 @@ interface WireRequest extends CommandRequest {
 
 /** Options for {@link RedisCommandClient}. */
 export interface RedisCommandClientOptions {
-  /** `redis://host:port`. */
+  /** `redis://host:port`, or `redis+sentinel://…/<master>` (each connection asks for the master). */
   url: string;
 }
 
@@ -61,25 +62,21 @@ export interface RedisCommandClientOptions {
  */
 export class RedisCommandClient implements CommandClient {
   #url: string;
+  #target: RedisTarget;
   #main: Client | null = null;
   #idle: Client[] = [];
   #busy = new Set<Client>();
   #closed = false;
 
+  /** @throws {TypeError} When the URL is not a Redis URL. */
   constructor(options: RedisCommandClientOptions) {
     this.#url = options.url;
+    this.#target = parseRedisTarget(options.url);
   }
 
-  async #connect(): Promise<Client> {
-    const c = createClient({
-      url: this.#url,
-      // Fail fast instead of queueing while Redis is away: the caller gets `unreachable`.
-      disableOfflineQueue: true,
-      socket: { connectTimeout: 1000, reconnectStrategy: false },
-    });
-    c.on("error", () => {/* reported through the failing command */});
-    await c.connect();
-    return c;
+  /** Fail fast instead of queueing while Redis is away: the caller gets `unreachable`. */
+  #connect(): Promise<Client> {
+    return connectOnce(this.#target, 1000);
   }
 
   async #mainClient(): Promise<Client> {
@@ -163,6 +160,7 @@ export interface RedisCommandServerOptions {
 /** Broker side: pops requests for its node, runs them one at a time, pushes results. */
 export class RedisCommandServer {
   #opts: RedisCommandServerOptions;
+  #target: RedisTarget;
   #blocking: Client | null = null;
   #writer: Client | null = null;
   #running = false;
@@ -171,8 +169,10 @@ export class RedisCommandServer {
   #wake: (() => void) | null = null;
   #loop: Promise<void> | null = null;
 
+  /** @throws {TypeError} When the URL is not a Redis URL. */
   constructor(options: RedisCommandServerOptions) {
     this.#opts = options;
+    this.#target = parseRedisTarget(options.url);
   }
 
   /**
@@ -180,15 +180,8 @@ export class RedisCommandServer {
    * broken connection itself (a BLPOP queued inside node-redis across a reconnect was seen to
    * never run).
    */
-  async #make(): Promise<Client> {
-    const c = createClient({
-      url: this.#opts.url,
-      disableOfflineQueue: true,
-      socket: { connectTimeout: 2000, reconnectStrategy: false },
-    });
-    c.on("error", () => {/* surfaced by the failing command */});
-    await c.connect();
-    return c;
+  #make(): Promise<Client> {
+    return connectOnce(this.#target, 2000);
   }
 
   /** Connect and start serving; resolves once connected. */

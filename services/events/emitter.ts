@@ -21,6 +21,11 @@ export interface EventWriter {
   write(batch: readonly string[]): Promise<void>;
   /** Call `listener` whenever the store becomes reachable. Returns an unsubscribe function. */
   onReady(listener: () => void): () => void;
+  /**
+   * Optional: events the store acknowledged and then lost (a failover to a replica that lacked
+   * them), to be written again, and the count lost for good.
+   */
+  onRecovered?(listener: (replay: string[], lost: number) => void): () => void;
   close(): Promise<void>;
 }
 
@@ -102,11 +107,21 @@ export class Emitter implements EventSink {
     this.#eventMaxBytes = positive("eventMaxBytes", options.eventMaxBytes ?? 16 * 1024);
     this.#bufferMaxBytes = positive("bufferMaxBytes", options.bufferMaxBytes ?? 8 * 1024 * 1024);
     this.#clock = options.clock ?? Date.now;
-    this.#offReady = this.#writer.onReady(() => {
+    const offReady = this.#writer.onReady(() => {
       this.#failures = 0;
       this.#cancelRetry();
       this.#kick();
     });
+    const offRecovered = this.#writer.onRecovered?.((replay, lost) => {
+      this.#c.written -= replay.length;
+      this.#requeue(replay);
+      if (lost > 0) this.#lose(lost);
+      this.#kick();
+    });
+    this.#offReady = () => {
+      offReady();
+      offRecovered?.();
+    };
   }
 
   /** Set the cycle number stamped on the following events. */

@@ -24,6 +24,14 @@ export { Emitter, type EmitterCounters, type EmitterOptions, type EventWriter } 
 export { MemoryEventStore, type MemoryEventStoreOptions } from "./memory_store.ts";
 export { RedisEventLog, type RedisEventLogOptions } from "./redis_log.ts";
 export { eventKeys, RedisEventWriter, type RedisEventWriterOptions } from "./redis_writer.ts";
+export {
+  maskTarget,
+  parseRedisTarget,
+  type RedisTarget,
+  resolveRedis,
+  SentinelError,
+  sentinelUrl,
+} from "./redis_target.ts";
 export { RedisConnection, type RedisConnectionOptions } from "./redis_connection.ts";
 export {
   explain as explainRedisError,

@@ -8,14 +8,19 @@
  * backoff, and {@link RedisConnection.close} waits for a pending retry timer so nothing
  * outlives the owner.
  *
+ * A `redis+sentinel://` URL makes the connection follow a failover: it asks the sentinels for the
+ * master on every (re)connect, checks the answer with `ROLE`, and its liveness check asks `ROLE`
+ * too, so a master demoted under it (a returning old master) is left for the promoted one.
+ *
  * @module
  */
 import { createClient, type RedisClientType } from "redis";
 import { redisStatus } from "./redis_status.ts";
+import { parseRedisTarget, type RedisTarget, resolveRedis } from "./redis_target.ts";
 
 /** Options for {@link RedisConnection}. */
 export interface RedisConnectionOptions {
-  /** `redis://host:port[/db]`. */
+  /** `redis://host:port[/db]`, `rediss://…`, or `redis+sentinel://host:port,…/<master>[/<db>]`. */
   url: string;
   /**
    * Longest wait between reconnect attempts, ms. Default 2000. Waits grow exponentially from
@@ -40,8 +45,15 @@ export interface RedisConnectionOptions {
 
 /** One Redis client that never throws `error` events and never queues offline. */
 export class RedisConnection {
-  /** The underlying client; commands reject at once while {@link ready} is false. */
-  readonly client: RedisClientType;
+  #client!: RedisClientType;
+  #target: RedisTarget;
+  #name: string | undefined;
+  #connectTimeoutMs: number;
+  /** The resolved master's address (`host:port`) of a Sentinel target, else null. */
+  master: string | null = null;
+  #reopening = false;
+  #generation = 0;
+  #readyGeneration = -1;
   /** Errors the client reported (connection refused, socket closed, …). */
   errors = 0;
   /** The last error message, for diagnostics. */
@@ -56,7 +68,7 @@ export class RedisConnection {
   /** Times the liveness check found a "ready" client that did not answer. */
   healthFailures = 0;
   #connecting: Promise<unknown> | null = null;
-  #readyListeners = new Set<(first: boolean) => void>();
+  #readyListeners = new Set<(first: boolean, renewed: boolean) => void>();
   /** Consecutive failed attempts since the last ready. */
   #failures = 0;
   /** Reconnect attempts scheduled (for tests and metrics). */
@@ -68,49 +80,116 @@ export class RedisConnection {
    * Create the client and start connecting in the background.
    *
    * @param options URL and reconnect tuning.
-   * @throws {TypeError} When the URL is not a `redis://` or `rediss://` URL.
+   * @throws {TypeError} When the URL is not a `redis://`, `rediss://` or `redis+sentinel://` URL.
    */
   constructor(options: RedisConnectionOptions) {
-    if (!/^rediss?:\/\//.test(options.url)) {
-      throw new TypeError(`Cannot connect to Redis: URL '${options.url}' is not redis:// or rediss://`);
-    }
+    this.#target = parseRedisTarget(options.url);
+    this.#name = options.name;
+    this.#connectTimeoutMs = options.connectTimeoutMs ?? 2000;
     const maxDelay = options.maxRetryDelayMs ?? 2000;
     this.#status = redisStatus.join(options.url);
-    this.client = createClient({
-      url: options.url,
-      name: options.name,
+    this.#healthTimeoutMs = options.healthTimeoutMs ?? 2000;
+    if (this.#target.kind === "direct") {
+      this.#client = this.#make(this.#target.url, (retries: number) => {
+        if (this.#closed) return false;
+        void retries; // node-redis resets it whenever the socket connects, even if AUTH then fails
+        const base = Math.min(maxDelay, 50 * 2 ** Math.min(this.#failures++, 16));
+        const delay = Math.round(base * (0.75 + Math.random() * 0.5));
+        this.reconnects++;
+        this.#retryUntil = Math.max(this.#retryUntil, performance.now() + delay);
+        return delay;
+      });
+      this.#client.on("ready", () => this.#markReady());
+      this.#connecting = this.#client.connect().catch(() => {/* reported through 'error' */});
+    } else {
+      this.#connecting = this.#reopen(Math.min(maxDelay, 1000));
+    }
+    const every = options.healthCheckMs ?? 1000;
+    if (every > 0) this.#health = setInterval(() => void this.#check(), every);
+  }
+
+  /** The underlying client (a new one after a Sentinel failover); commands reject at once while {@link ready} is false. */
+  get client(): RedisClientType {
+    return this.#client;
+  }
+
+  #make(url: string, reconnectStrategy: false | ((retries: number) => number | false)): RedisClientType {
+    const client = createClient({
+      url,
+      name: this.#name,
       disableOfflineQueue: true,
-      socket: {
-        connectTimeout: options.connectTimeoutMs ?? 2000,
-        reconnectStrategy: (retries: number) => {
-          if (this.#closed) return false;
-          void retries; // node-redis resets it whenever the socket connects, even if AUTH then fails
-          const base = Math.min(maxDelay, 50 * 2 ** Math.min(this.#failures++, 16));
-          const delay = Math.round(base * (0.75 + Math.random() * 0.5));
-          this.reconnects++;
-          this.#retryUntil = Math.max(this.#retryUntil, performance.now() + delay);
-          return delay;
-        },
-      },
+      socket: { connectTimeout: this.#connectTimeoutMs, reconnectStrategy },
     }) as RedisClientType;
-    this.client.on("error", (err: unknown) => {
+    this.#generation++;
+    client.on("error", (err: unknown) => {
+      if (client !== this.#client) return;
       this.errors++;
       this.lastError = err instanceof Error ? err.message : String(err);
       if (!this.#closed) this.#status.failed(this.lastError);
       this.#setDown();
     });
-    this.client.on("end", () => this.#setDown());
-    this.client.on("ready", () => {
-      this.#ready = true;
-      this.#failures = 0;
-      this.#status.ready();
-      const first = this.#readyCount++ === 0;
-      for (const l of this.#readyListeners) safe(() => l(first));
+    client.on("end", () => {
+      if (client === this.#client) this.#setDown();
     });
-    this.#connecting = this.client.connect().catch(() => {/* reported through 'error' */});
-    this.#healthTimeoutMs = options.healthTimeoutMs ?? 2000;
-    const every = options.healthCheckMs ?? 1000;
-    if (every > 0) this.#health = setInterval(() => void this.#check(), every);
+    return client;
+  }
+
+  #markReady(): void {
+    this.#ready = true;
+    this.#failures = 0;
+    this.#status.ready();
+    const first = this.#readyCount++ === 0;
+    const renewed = this.#readyGeneration !== -1 && this.#readyGeneration !== this.#generation;
+    this.#readyGeneration = this.#generation;
+    for (const l of this.#readyListeners) safe(() => l(first, renewed));
+  }
+
+  /**
+   * Sentinel target: ask the sentinels for the master, connect, check `ROLE`; retry with a capped
+   * backoff until it holds or the connection closes. One reopen runs at a time.
+   */
+  async #reopen(maxDelay: number): Promise<void> {
+    if (this.#reopening || this.#closed) return;
+    this.#reopening = true;
+    try {
+      while (!this.#closed) {
+        let client: RedisClientType | null = null;
+        try {
+          const url = await resolveRedis(this.#target, this.#connectTimeoutMs);
+          if (this.#closed) return;
+          const old = this.#client;
+          client = this.#make(url, false);
+          this.#client = client;
+          try {
+            old?.destroy();
+          } catch { /* already closed */ }
+          await client.connect();
+          const role = await client.sendCommand(["ROLE"]) as unknown as unknown[];
+          if (role?.[0] !== "master") {
+            throw new Error(`${hostPort(url)} is a ${String(role?.[0])}, not the master`);
+          }
+          this.master = hostPort(url);
+          this.#status.master(this.master);
+          this.#markReady();
+          return;
+        } catch (e) {
+          this.errors++;
+          this.lastError = e instanceof Error ? e.message : String(e);
+          this.#status.failed(this.lastError);
+          this.#ready = false;
+          try {
+            client?.destroy();
+          } catch { /* never connected */ }
+          const base = Math.min(maxDelay, 50 * 2 ** Math.min(this.#failures++, 16));
+          const delay = Math.round(base * (0.75 + Math.random() * 0.5));
+          this.reconnects++;
+          this.#retryUntil = Math.max(this.#retryUntil, performance.now() + delay);
+          await new Promise((r) => setTimeout(r, delay));
+        }
+      }
+    } finally {
+      this.#reopening = false;
+    }
   }
 
   /** PING a client that claims to be ready; reconnect when it does not answer. */
@@ -119,21 +198,34 @@ export class RedisConnection {
     this.#checking = true;
     let timer: ReturnType<typeof setTimeout> | undefined;
     try {
+      // A Sentinel master must still be the master: `ROLE` instead of `PING`.
+      const probe = this.#target.kind === "sentinel"
+        ? this.#client.sendCommand(["ROLE"]).then(
+          (r) => (r as unknown as unknown[])?.[0] === "master",
+          () => false,
+        )
+        : this.#client.ping().then(() => true, () => false);
       const answered = await Promise.race([
-        this.client.ping().then(() => true, () => false),
+        probe,
         new Promise<boolean>((r) => timer = setTimeout(() => r(false), this.#healthTimeoutMs)),
       ]);
       if (answered || this.#closed || !this.#ready) return;
       this.healthFailures++;
-      this.lastError = `no answer to PING within ${this.#healthTimeoutMs} ms`;
+      this.lastError = this.#target.kind === "sentinel"
+        ? `${this.master} is no longer the master (or gave no answer within ${this.#healthTimeoutMs} ms)`
+        : `no answer to PING within ${this.#healthTimeoutMs} ms`;
       this.#ready = false;
       this.#status.failed(this.lastError);
       for (const l of this.#downListeners) safe(l);
+      if (this.#target.kind === "sentinel") {
+        if (!this.#closed) this.#connecting = this.#reopen(1000);
+        return;
+      }
       try {
-        this.client.destroy();
+        this.#client.destroy();
       } catch { /* already down */ }
       if (!this.#closed) {
-        this.#connecting = this.client.connect().catch(() => {/* reported through 'error' */});
+        this.#connecting = this.#client.connect().catch(() => {/* reported through 'error' */});
       }
     } finally {
       clearTimeout(timer);
@@ -152,11 +244,13 @@ export class RedisConnection {
   }
 
   /**
-   * Call `listener` every time the client becomes ready; `first` is true for the first connect.
+   * Call `listener` every time the client becomes ready; `first` is true for the first connect,
+   * `renewed` when {@link client} is a new client object (after a Sentinel failover), whose
+   * subscriptions must be made again.
    *
    * @returns A function that removes the listener.
    */
-  onReady(listener: (first: boolean) => void): () => void {
+  onReady(listener: (first: boolean, renewed: boolean) => void): () => void {
     this.#readyListeners.add(listener);
     return () => this.#readyListeners.delete(listener);
   }
@@ -193,7 +287,7 @@ export class RedisConnection {
     this.#status.leave();
     clearInterval(this.#health);
     try {
-      this.client.destroy();
+      this.#client?.destroy();
     } catch { /* already closed */ }
     // node-redis sleeps between reconnect attempts on a timer it does not cancel.
     for (
@@ -208,9 +302,17 @@ export class RedisConnection {
 
   #setDown(): void {
     const was = this.#ready;
-    this.#ready = this.client.isReady && !this.#closed;
+    this.#ready = this.#client.isReady && !this.#closed;
     if (was && !this.#ready) { for (const l of this.#downListeners) safe(l); }
+    // A Sentinel connection never reconnects to the same address: it asks where the master is now.
+    if (!this.#ready && was && this.#target.kind === "sentinel" && !this.#closed) {
+      this.#connecting = this.#reopen(1000);
+    }
   }
+}
+
+function hostPort(url: string): string {
+  return url.replace(/^rediss?:\/\/([^@/]*@)?/, "").replace(/\/.*$/, "");
 }
 
 function safe(fn: () => void): void {

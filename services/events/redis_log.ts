@@ -141,9 +141,11 @@ export class RedisEventLog implements EventLog {
   #openSubscriber(): void {
     const sub = new RedisConnection({ url: this.#url, name: "harvester-events-sub" });
     this.#sub = sub;
-    sub.onReady(() => {
+    sub.onReady((_first, renewed) => {
       // Until one SUBSCRIBE succeeded, every (re)connect subscribes; afterwards node-redis
-      // resubscribes by itself and we only backfill the gap.
+      // resubscribes by itself and we only backfill the gap. A new client (a Sentinel failover
+      // moved the connection to the promoted master) has no subscription: subscribe again.
+      if (renewed) this.#subscribedOnce = false;
       this.#work = this.#work.then(() => this.#subscribedOnce ? this.#backfill() : this.#start(sub)).catch(
         () => {},
       );

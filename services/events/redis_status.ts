@@ -16,14 +16,18 @@ export interface RedisUrlStatus {
   reason: string | null;
   /** Times it went down since start. */
   outages: number;
+  /** Sentinel targets: the master's `host:port` last connected to (null for one fixed server). */
+  master: string | null;
+  /** Sentinel targets: failovers followed (the master moved) since start. */
+  failovers: number;
 }
 
 /** A URL with its password (and user) masked, for logs. */
 export function maskUrl(url: string): string {
   return url.replace(
-    /^(rediss?:\/\/)([^@/]*)@/,
+    /^([a-z+]+:\/\/)([^@/]*)@/,
     (_m, scheme, auth: string) => `${scheme}${auth ? "***" : ""}@`,
-  );
+  ).replace(/#sentinel-password=.*$/, "#sentinel-password=***");
 }
 
 /** Turn a node-redis error message into a sentence with the fix, where there is an obvious one. */
@@ -51,11 +55,16 @@ export class RedisStatusBoard {
   log: (line: string) => void = (l) => console.error(l);
 
   /** Register one connection; returns its reporter. */
-  join(url: string): { ready(): void; failed(message: string): void; leave(): void } {
+  join(
+    url: string,
+  ): { ready(): void; failed(message: string): void; master(addr: string): void; leave(): void } {
     const key = maskUrl(url);
     let b = this.#boards.get(key);
     if (!b) {
-      b = { status: { url: key, up: false, reason: null, outages: 0 }, members: new Map() };
+      b = {
+        status: { url: key, up: false, reason: null, outages: 0, master: null, failovers: 0 },
+        members: new Map(),
+      };
       this.#boards.set(key, b);
     }
     const board = b;
@@ -84,6 +93,13 @@ export class RedisStatusBoard {
           board.status = { ...board.status, reason };
           this.#tell(board.status);
         }
+      },
+      master: (addr: string) => {
+        const was = board.status.master;
+        if (was === addr) return;
+        board.status = { ...board.status, master: addr, failovers: board.status.failovers + (was ? 1 : 0) };
+        if (was) this.log(`Redis master of ${key} moved from ${was} to ${addr}: failover followed`);
+        this.#tell(board.status);
       },
       leave: () => {
         board.members.delete(id);
