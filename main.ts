@@ -45,19 +45,10 @@ import {
   BuzzerPlayer,
   LedBuffer,
   lineFormatter,
-  type LogLine,
   LogRing,
 } from "./services/broker/mod.ts";
-import {
-  type Command,
-  type CommandClient,
-  type CommandResult,
-  LocalCommandBus,
-  RedisCommandClient,
-  RedisCommandServer,
-  UnixCommandClient,
-  UnixCommandServer,
-} from "./services/commands/mod.ts";
+import { type Command, type CommandResult, LocalCommandBus } from "./services/commands/mod.ts";
+import { brokerEnd, chooseLink, hubEnd } from "./services/link/mod.ts";
 import { commandRunner, SpokePusher } from "./services/spoke/mod.ts";
 import {
   AccessConfigError,
@@ -336,18 +327,22 @@ async function startBroker(
 
   const handler = (req: Parameters<Broker["handle"]>[0]) => broker.handle(req);
   const redisUrl = redisUrlOf(config);
-  if (local) {
-    const unregister = local.register(node, handler);
-    closers.push(unregister);
-  } else if (redisUrl && events.kind === "redis") {
-    const server = new RedisCommandServer({ url: redisUrl, node, handler });
-    await server.start();
-    closers.push(() => server.stop());
-  } else {
-    const server = new UnixCommandServer({ path: controlSocket(config), node, handler });
-    await server.start();
-    closers.push(() => server.stop());
-  }
+  // Commands in; logs (and over the socket: snapshot and events) out — one link, chosen in one place.
+  const link = brokerEnd(chooseLink({ inProcess: !!local, redisUrl, events }), {
+    stores: { events, state },
+    redisUrl,
+    socketPath: controlSocket(config),
+    keyPrefix: config.shm.key_prefix,
+    bus: local,
+  });
+  await link.serve({
+    node,
+    handler,
+    logsAfter: (seq, limit) => logs.after(seq, limit),
+    logLines: () => logs.lines(),
+    snapshot: () => broker.snapshot(),
+  });
+  closers.push(() => link.close());
 
   if (config.cluster.role === "spoke" && config.cluster.hub_url) {
     const pusher = new SpokePusher({
@@ -375,24 +370,25 @@ async function startHub(
   health = new Health(),
 ): Promise<{ port: number; events: Events; state: SharedState; hub: Hub }> {
   const node = config.cluster.node_id;
-  let events: Events;
-  let state: SharedState;
-  let commands: CommandClient;
-  let logs: (n: string) => LogLine[] = () => [];
+  let stores: { events: Events; state: SharedState };
   if (local) {
-    ({ events, state } = local.running);
-    commands = local.bus;
-    const ring = local.running.logs;
-    logs = (n) => (n === node ? ring.lines() : []);
+    stores = local.running;
   } else {
-    ({ events, state } = await openStores(config));
-    closers.push(() => events.close(), () => state.close());
-    const redisUrl = redisUrlOf(config);
-    commands = redisUrl && events.kind === "redis"
-      ? new RedisCommandClient({ url: redisUrl })
-      : new UnixCommandClient({ path: controlSocket(config) });
-    closers.push(() => commands.close());
+    stores = await openStores(config);
+    closers.push(() => stores.events.close(), () => stores.state.close());
   }
+  const redisUrl = redisUrlOf(config);
+  const link = hubEnd(chooseLink({ inProcess: !!local, redisUrl, events: stores.events }), {
+    stores,
+    redisUrl,
+    socketPath: controlSocket(config),
+    keyPrefix: config.shm.key_prefix,
+    bus: local?.bus,
+    node,
+    localLogs: local ? () => local.running.logs.lines() : undefined,
+  });
+  closers.push(() => link.close());
+  const { events, state } = link;
   const history = await openHistory(config, closers, hostLog, events, health);
   const hub = createHub({
     history,
@@ -401,7 +397,8 @@ async function startHub(
     state,
     events: events.log,
     emit: events.emitter,
-    commands,
+    commands: link.commands,
+    spokes: link.spokes,
     tokens: { write: config.hub.token ?? null, spokes: config.cluster.spoke_tokens },
     access: {
       ...await hubAccessOptions(config.hub, stateDir(config)),
@@ -419,7 +416,7 @@ async function startHub(
     },
     eventsAnswerMaxBytes: config.limits.answer_max_bytes,
     health,
-    logs,
+    logs: (n) => link.logs(n),
     log: (level, message) => hostLog.log(level, "hub", message),
     metrics: () => {
       const mem = Deno.memoryUsage();
@@ -434,6 +431,7 @@ async function startHub(
           },
           { name: "harvester_heap_total_bytes", help: "V8 heap reserved.", value: mem.heapTotal },
           ...health.gauges(),
+          ...redisGauges(),
         ],
       };
     },
@@ -453,6 +451,41 @@ async function requireWritable(dir: string, key: string, file: string): Promise<
 }
 
 /** Redis as a health component: the process-wide board's transitions (one log line each, there). */
+/** Where each Redis target stands: up, outages, and for Sentinel the master and failovers followed. */
+function redisGauges(): Array<{ name: string; help: string; value: number; labels: Record<string, string> }> {
+  type Gauge = { name: string; help: string; value: number; labels: Record<string, string> };
+  return redisStatus.list().flatMap((s): Gauge[] => [
+    {
+      name: "harvester_redis_up",
+      help: "1 while Redis answers.",
+      value: s.up ? 1 : 0,
+      labels: { target: s.url },
+    },
+    {
+      name: "harvester_redis_outages_total",
+      help: "Times Redis went away since start.",
+      value: s.outages,
+      labels: { target: s.url },
+    },
+    ...(s.master
+      ? [
+        {
+          name: "harvester_redis_failovers_total",
+          help: "Sentinel failovers followed (the master moved) since start.",
+          value: s.failovers,
+          labels: { target: s.url },
+        },
+        {
+          name: "harvester_redis_master",
+          help: "The master a Sentinel target points at now (value 1).",
+          value: 1,
+          labels: { target: s.url, master: s.master },
+        },
+      ]
+      : []),
+  ]);
+}
+
 function watchRedis(health: Health): Closer {
   // Quiet: the board already said it in one line.
   return redisStatus.subscribe((s) => health.set("redis", s.up ? "ok" : "down", s.reason, true));

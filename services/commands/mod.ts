@@ -15,6 +15,7 @@ export {
   type RedisCommandClientOptions,
   RedisCommandServer,
   type RedisCommandServerOptions,
+  RedisSpokeRelay,
   resultKey,
 } from "./redis_commands.ts";
 export {

@@ -1,6 +1,6 @@
 /**
  * Command channel over Redis: requests are `LPUSH`ed as JSON on `harvester:commands:<node>`; the
- * broker `BLPOP`s them, runs them and `RPUSH`es the result on `harvester:results:<id>` (expiring
+ * broker `BRPOP`s them (oldest first), runs them and `RPUSH`es the result on `harvester:results:<id>` (expiring
  * after 60 s so abandoned results do not pile up), where the client waits with `BLPOP` + timeout.
  * A request carries its deadline: a broker that was down does not run stale commands when it returns.
  *
@@ -202,7 +202,7 @@ export class RedisCommandServer {
       let raw: string;
       try {
         this.#blocking ??= await this.#make();
-        const got = await this.#blocking.blPop(key, this.#opts.pollSeconds ?? 1);
+        const got = await this.#blocking.brPop(key, this.#opts.pollSeconds ?? 1);
         if (failures > 0 || !this.#seenReady) status.ready();
         failures = 0;
         this.#seenReady = true;
@@ -301,4 +301,90 @@ function destroy(c: Client | null | undefined): void {
 
 function errorText(e: unknown): string {
   return e instanceof Error ? e.message : String(e);
+}
+
+/**
+ * A spoke's end of the Redis command channel, run by whichever hub the spoke pushes to: the
+ * requests any hub `LPUSH`ed for the spoke are popped on its push and handed over in the push
+ * answer; the results the spoke posts back go to `harvester:results:<id>`, where the sending hub
+ * waits. So a command sent through any hub reaches a spoke pushing to any other.
+ */
+export class RedisSpokeRelay {
+  #target: RedisTarget;
+  #client: Client | null = null;
+  /** Requests handed over and not yet answered: id → expiry (ms, monotonic). */
+  #handed = new Map<string, number>();
+  #closed = false;
+
+  /** @throws {TypeError} When the URL is not a Redis URL. */
+  constructor(options: { url: string }) {
+    this.#target = parseRedisTarget(options.url);
+  }
+
+  async #conn(): Promise<Client> {
+    if (this.#client?.isReady) return this.#client;
+    destroy(this.#client);
+    this.#client = null;
+    this.#client = await connectOnce(this.#target, 1000);
+    return this.#client;
+  }
+
+  /**
+   * Pop up to `max` live requests for `node` (expired ones are dropped: their sender gave up).
+   *
+   * @returns the requests; none while Redis is unreachable (they wait there for the next push)
+   */
+  async take(node: string, max = 32): Promise<CommandRequest[]> {
+    if (this.#closed) return [];
+    const out: CommandRequest[] = [];
+    try {
+      const c = await this.#conn();
+      for (let i = 0; i < max; i++) {
+        const raw = await c.rPop(commandKey(node));
+        if (raw === null) break;
+        let req: WireRequest;
+        try {
+          req = JSON.parse(raw);
+        } catch {
+          continue;
+        }
+        if (requestProblem(req) || req.node !== node) continue;
+        if (typeof req.ttl_ms === "number" && (await c.del(aliveKey(req.id))) === 0) continue;
+        const { deadline: _d, ttl_ms: ttl, ...plain } = req;
+        this.#handed.set(req.id, performance.now() + (ttl ?? DEFAULT_TIMEOUT_MS) + 60_000);
+        out.push(plain);
+      }
+    } catch {
+      // Redis away: the requests stay queued (or their senders time out).
+    }
+    return out;
+  }
+
+  /**
+   * Results the spoke posted for requests this relay handed over.
+   *
+   * @returns how many matched a handed-over request
+   */
+  async reply(results: CommandResult[]): Promise<number> {
+    const now = performance.now();
+    for (const [id, until] of this.#handed) if (until < now) this.#handed.delete(id);
+    const mine = results.filter((r) => this.#handed.delete(r.id));
+    if (!mine.length) return 0;
+    try {
+      const c = await this.#conn();
+      const m = c.multi();
+      for (const r of mine) m.rPush(resultKey(r.id), JSON.stringify(r)).expire(resultKey(r.id), 60);
+      await m.exec();
+      return mine.length;
+    } catch {
+      return 0; // the senders time out, as they would with a lost spoke
+    }
+  }
+
+  close(): Promise<void> {
+    this.#closed = true;
+    destroy(this.#client);
+    this.#client = null;
+    return Promise.resolve();
+  }
 }

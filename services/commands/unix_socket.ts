@@ -17,8 +17,8 @@ import { DEFAULT_TIMEOUT_MS, describe, requestProblem, runHandler, withTimeout }
 const encoder = new TextEncoder();
 const MAX_LINE = 64 * 1024;
 
-/** Yield complete lines from a connection; a line over 64 KiB ends the stream. */
-async function* lines(conn: Deno.Conn): AsyncGenerator<string> {
+/** Yield complete lines from a connection; a line over `max` bytes (default 64 KiB) ends the stream. */
+export async function* lines(conn: Deno.Conn, max = MAX_LINE): AsyncGenerator<string> {
   const decoder = new TextDecoder();
   let buf = "";
   for await (const chunk of conn.readable) {
@@ -29,7 +29,7 @@ async function* lines(conn: Deno.Conn): AsyncGenerator<string> {
       buf = buf.slice(nl + 1);
       if (line) yield line;
     }
-    if (buf.length > MAX_LINE) return;
+    if (buf.length > max) return;
   }
 }
 
@@ -40,6 +40,11 @@ export interface UnixCommandServerOptions {
   /** Only requests for this node are served; others get a `rejected` result. */
   node: string;
   handler: CommandHandler;
+  /**
+   * Answers lines with an `op` field (`{"op":"events",…}`): the link's queries for the snapshot,
+   * events and logs. Absent: such lines are refused like any bad request.
+   */
+  queries?: (req: { op: string; [k: string]: unknown }) => Promise<unknown>;
 }
 
 /** Broker side of the control socket. */
@@ -104,12 +109,22 @@ export class UnixCommandServer {
     }
   }
 
-  async #handle(line: string): Promise<CommandResult> {
+  async #handle(line: string): Promise<unknown> {
     let req;
     try {
       req = JSON.parse(line);
     } catch {
       return commandFailure("", "rejected", "Cannot run command: request is not JSON");
+    }
+    if (this.#opts.queries && req && typeof req === "object" && typeof req.op === "string") {
+      try {
+        return await this.#opts.queries(req);
+      } catch (e) {
+        return {
+          ok: false,
+          error: `Cannot answer "${req.op}": ${e instanceof Error ? e.message : String(e)}`,
+        };
+      }
     }
     const problem = requestProblem(req);
     if (problem) return commandFailure(String(req?.id ?? ""), "rejected", `Cannot run command: ${problem}`);

@@ -243,8 +243,24 @@ export function createApp(core: HubCore, hosts: HostAllowlist): Hono {
         core.metrics.inc(CLAMPED, "Pushed timestamps clamped to hub time.", { node: b.node }, clamped);
       }
     }
-    if (b.results?.length) core.queue.resolve(b.node, b.results);
-    if (b.logs?.length) core.appendLogs(b.node, b.logs);
+    const shared = o.spokes;
+    if (shared && admitted.length) {
+      // Every hub on the shared state shows it: the newest snapshot goes there too.
+      await shared.snapshot(admitted[admitted.length - 1].snapshot).catch((e) =>
+        o.log?.(
+          "warn",
+          `Cannot share the snapshot of spoke "${b.node}": ${e instanceof Error ? e.message : e}`,
+        )
+      );
+    }
+    if (b.results?.length) {
+      core.queue.resolve(b.node, b.results);
+      if (shared) await shared.reply(b.results);
+    }
+    if (b.logs?.length) {
+      core.appendLogs(b.node, b.logs);
+      if (shared) await shared.logs(b.node, b.logs).catch(() => {/* kept here; next push may share */});
+    }
     core.metrics.inc(
       "harvester_spoke_pushes_total",
       "Snapshots received from spokes.",
@@ -257,13 +273,15 @@ export function createApp(core: HubCore, hosts: HostAllowlist): Hono {
       first: b.snapshots[0].cycle,
       last: b.snapshots.at(-1)!.cycle,
     });
-    return c.json({ ok: true, accepted: b.snapshots.length, commands: core.queue.take(b.node) });
+    const commands = [...core.queue.take(b.node), ...(shared ? await shared.take(b.node) : [])];
+    return c.json({ ok: true, accepted: b.snapshots.length, commands });
   });
 
   app.post("/push/results", needsToken, limitBody(maxBody), async (c) => {
     const b = validate(pushResultsBody, await readJson(c), "body");
     spokeToken(b.node, bearer(c));
-    return c.json({ ok: true, matched: core.queue.resolve(b.node, b.results) });
+    const here = core.queue.resolve(b.node, b.results);
+    return c.json({ ok: true, matched: here + (o.spokes ? await o.spokes.reply(b.results) : 0) });
   });
 
   // The MCP SDK is heavy (~28 MB resident): load it on the first /mcp request, not at start.

@@ -19,6 +19,7 @@ import { Metrics } from "./metrics.ts";
 import { NodeRegistry, type NodeRole } from "./registry.ts";
 import { SpokeCommandQueue } from "./spoke_queue.ts";
 import type { HistoryStore } from "./history_api.ts";
+import type { SpokeShare } from "../link/link.ts";
 
 /** One log line as `/api/logs` returns it. */
 export interface LogLine {
@@ -34,14 +35,23 @@ export interface HubOptions {
   node: string;
   /** Role shown for the hub's own node. Default `hub`. */
   role?: NodeRole;
-  /** Shared state holding local snapshots. */
-  state: SharedState;
+  /**
+   * Shared state holding local snapshots. One that lists its nodes (`nodes()`, Redis) makes the
+   * hub show every node that writes there: several hubs on one Redis show the same nodes.
+   */
+  state: SharedState & { nodes?(): Promise<string[]> };
   /** Other nodes whose broker writes to the same shared state (e.g. a shared Redis). */
   localNodes?: string[];
   events: EventLog;
   emit: EventSink;
-  /** Command channel to local brokers (the hub's own node and `localNodes`). */
+  /** Command channel to local brokers (the hub's own node, `localNodes` and nodes found in `state`). */
   commands: CommandClient;
+  /**
+   * Spokes shared with other hubs (Redis): a push's snapshot and logs are stored there, commands
+   * for a spoke go through `commands` to the queue whichever hub it pushes to takes them from.
+   * Absent: spokes' data and command queues stay in this hub's memory.
+   */
+  spokes?: SpokeShare;
   /** `write`: a configured token with scopes read + act (`hub.token`); `spokes`: node id → push token; `feed`: read-only tokens. */
   tokens: { write: string | null; spokes: Record<string, string>; feed?: string[] };
   /** Accounts, sessions, API tokens and network limits (`services/hub/auth`). */
@@ -164,6 +174,8 @@ export function createCore(options: HubOptions): HubCore {
     emit: options.emit,
   });
   let lastRefresh = -Infinity;
+  /** Nodes found in the shared state (not configured here, not pushing to this hub). */
+  const shared = new Set<string>();
   const spokeLogs = new Map<string, LogLine[]>();
   let refreshing: Promise<void> | null = null;
 
@@ -181,11 +193,23 @@ export function createCore(options: HubOptions): HubCore {
       if (mono() - lastRefresh < 200) return Promise.resolve();
       if (refreshing) return refreshing;
       refreshing = (async () => {
-        for (const n of localNodes) {
+        // Nodes other brokers (and other hubs' spokes) wrote to the shared state.
+        if (options.state.kind === "redis" && options.state.nodes) {
+          const listed = await nodesWithin(options.state, 1000);
+          for (const n of listed ?? []) {
+            if (!localNodes.includes(n) && !registry.isPushed(n)) shared.add(n);
+          }
+        }
+        for (const n of [...localNodes, ...[...shared].filter((id) => !registry.isPushed(id))]) {
           try {
             const s = await readWithin(options.state, n, 1000);
             if (s) {
-              registry.observe({ ...s, node: n }, n === options.node ? (options.role ?? "hub") : "local");
+              const role = n === options.node
+                ? (options.role ?? "hub")
+                : options.tokens.spokes[n] !== undefined && !localNodes.includes(n)
+                ? "spoke"
+                : "local";
+              registry.observe({ ...s, node: n }, role);
             }
           } catch {
             // Shared state unreachable: the node ages into stale/offline, which is the truth.
@@ -198,8 +222,18 @@ export function createCore(options: HubOptions): HubCore {
     },
     async dispatch(node, command) {
       let result: CommandResult;
-      if (localNodes.includes(node)) {
-        result = await options.commands.send(node, command, options.commandTimeoutMs ?? 5000);
+      if (localNodes.includes(node) || shared.has(node)) {
+        // A spoke found in the shared state answers on its next push, to whichever hub.
+        const ms = registry.snapshot(node) && options.tokens.spokes[node] !== undefined
+          ? (options.spokeCommandTimeoutMs ?? intervalMs * 2 + 5000)
+          : (options.commandTimeoutMs ?? 5000);
+        result = await options.commands.send(node, command, ms);
+      } else if (registry.isPushed(node) && options.spokes) {
+        result = await options.commands.send(
+          node,
+          command,
+          options.spokeCommandTimeoutMs ?? intervalMs * 2 + 5000,
+        );
       } else if (registry.isPushed(node)) {
         result = await queue.send(node, command, options.spokeCommandTimeoutMs ?? intervalMs * 2 + 5000);
       } else {
@@ -216,7 +250,7 @@ export function createCore(options: HubOptions): HubCore {
     async logs(node) {
       if (options.logs) {
         const lines = await options.logs(node);
-        if (lines.length || !registry.isPushed(node)) return lines;
+        if (lines.length || (!registry.isPushed(node) && !shared.has(node))) return lines;
       }
       const pushed = spokeLogs.get(node);
       if (pushed?.length) return [...pushed];
@@ -245,6 +279,17 @@ export function createCore(options: HubOptions): HubCore {
     },
   };
   return core;
+}
+
+/** `state.nodes()`, or null after `ms`. */
+async function nodesWithin(state: { nodes?(): Promise<string[]> }, ms: number): Promise<string[] | null> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const late = new Promise<null>((resolve) => (timer = setTimeout(() => resolve(null), ms)));
+  try {
+    return await Promise.race([state.nodes!().catch(() => null), late]);
+  } finally {
+    clearTimeout(timer);
+  }
 }
 
 /** `state.read(node)`, or null after `ms`: a shared state that hangs must not hang the API. */

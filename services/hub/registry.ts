@@ -90,6 +90,8 @@ export class NodeRegistry {
   ingest(snapshot: Snapshot, role: NodeRole = "spoke"): void {
     const e = this.#entry(snapshot.node, role, "push");
     e.role = role;
+    // Seen through shared state before, pushing here now: its pushes are the truth from now on.
+    e.source = "push";
     e.pushes++;
     const held = e.snapshot;
     if (
