@@ -18,6 +18,7 @@ const MODULES = [
   "hub",
   "mqtt",
   "history",
+  "failover",
   "memory",
   "cycle",
 ];
