@@ -47,7 +47,7 @@ import {
   lineFormatter,
   LogRing,
 } from "./services/broker/mod.ts";
-import { type Command, type CommandResult, LocalCommandBus } from "./services/commands/mod.ts";
+import { type Command, type CommandResult, LocalCommandBus } from "./services/link/mod.ts";
 import { brokerEnd, chooseLink, hubEnd } from "./services/link/mod.ts";
 import { commandRunner, SpokePusher } from "./services/spoke/mod.ts";
 import {

@@ -5,7 +5,7 @@
  *
  * @module
  */
-import { LocalCommandBus } from "../services/commands/mod.ts";
+import { LocalCommandBus } from "../services/link/mod.ts";
 import { createHub, type Hub, type HubAccessOptions, type HubServer } from "../services/hub/mod.ts";
 import { makeSnapshot, TestEventLog, TestState } from "../services/hub/_test_fakes.ts";
 

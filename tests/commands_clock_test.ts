@@ -7,7 +7,7 @@
  */
 import assert from "node:assert/strict";
 import { createClient } from "redis";
-import { aliveKey, commandKey, RedisCommandServer, resultKey } from "../services/commands/redis_commands.ts";
+import { aliveKey, commandKey, RedisCommandServer, resultKey } from "../services/link/redis_commands.ts";
 import { startRedis } from "./_redis.ts";
 
 Deno.test("RedisCommandServer runs a live request whose wall deadline looks past, skips an expired one", async () => {

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { createClient } from "redis";
-import { commandKey, RedisCommandClient, RedisCommandServer } from "../services/commands/mod.ts";
+import { commandKey, RedisCommandClient, RedisCommandServer } from "../services/link/mod.ts";
 import { freePort, startRedis } from "./_redis.ts";
 
 Deno.test("RedisCommandClient and RedisCommandServer round-trip commands over a real redis-server", async () => {

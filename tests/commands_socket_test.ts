@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { UnixCommandClient, UnixCommandServer } from "../services/commands/mod.ts";
+import { UnixCommandClient, UnixCommandServer } from "../services/link/mod.ts";
 
 async function tempSocket(): Promise<{ path: string; cleanup: () => Promise<void> }> {
   const dir = await Deno.makeTempDir({ prefix: "harvester-ctl-" });

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import FakeTimers from "@sinonjs/fake-timers";
-import { LocalCommandBus } from "../services/commands/mod.ts";
+import { LocalCommandBus } from "../services/link/mod.ts";
 import { createHub } from "../services/hub/mod.ts";
 import { createEvents, type EventEnvelope } from "../services/events/mod.ts";
 import { MemorySharedState } from "../services/shm/mod.ts";

@@ -10,7 +10,7 @@ import { io } from "socket.io-client";
 import { AccessConfigError } from "../services/hub/mod.ts";
 import { runTokenCli } from "../services/hub/mod.ts";
 import { createHub } from "../services/hub/mod.ts";
-import { LocalCommandBus } from "../services/commands/mod.ts";
+import { LocalCommandBus } from "../services/link/mod.ts";
 import { makeSnapshot, TestEventLog, TestState } from "../services/hub/_test_fakes.ts";
 import { rawRequest, setupTokenOf, SPOKE, startAuthHub, Tab, until } from "./_hub_auth.ts";
 

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
-import { LocalCommandBus } from "../services/commands/mod.ts";
+import { LocalCommandBus } from "../services/link/mod.ts";
 import { createHub } from "../services/hub/mod.ts";
 import { createEvents } from "../services/events/mod.ts";
 import { MemorySharedState } from "../services/shm/mod.ts";

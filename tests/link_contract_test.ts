@@ -8,7 +8,7 @@
 import assert from "node:assert/strict";
 import { createEvents, type Events } from "../services/events/mod.ts";
 import { createSharedState } from "../services/shm/mod.ts";
-import { LocalCommandBus } from "../services/commands/mod.ts";
+import { LocalCommandBus } from "../services/link/mod.ts";
 import { LogRing } from "../services/broker/logs.ts";
 import { type BrokerEnd, brokerEnd, type HubEnd, hubEnd, type LinkKind } from "../services/link/mod.ts";
 import type { EventEnvelope } from "../services/events/event.ts";

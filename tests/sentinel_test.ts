@@ -6,7 +6,7 @@
  */
 import assert from "node:assert/strict";
 import { createEvents } from "../services/events/mod.ts";
-import { RedisCommandClient, RedisCommandServer } from "../services/commands/mod.ts";
+import { RedisCommandClient, RedisCommandServer } from "../services/link/mod.ts";
 import { startSentinelSet } from "./_sentinel.ts";
 import type { EventEnvelope } from "../services/events/event.ts";
 

@@ -9,7 +9,7 @@
  * @module
  */
 import assert from "node:assert/strict";
-import { UnixCommandClient } from "../services/commands/mod.ts";
+import { UnixCommandClient } from "../services/link/mod.ts";
 import { ROOT, type Service, startService, waitFor } from "./e2e/_helpers.ts";
 import { serviceToml } from "./_toml.ts";
 

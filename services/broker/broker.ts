@@ -16,7 +16,7 @@ import type {
   SharedState,
   Snapshot,
 } from "../shm/snapshot.ts";
-import { type Command, CommandFault, type CommandRequest, type CommandResult } from "../commands/command.ts";
+import { type Command, CommandFault, type CommandRequest, type CommandResult } from "../link/command.ts";
 import type { LedBuffer } from "./leds.ts";
 import type { BuzzerPlayer } from "./buzzer.ts";
 import type { LogRing } from "./logs.ts";

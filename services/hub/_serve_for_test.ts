@@ -13,7 +13,7 @@
  *
  * @module
  */
-import { LocalCommandBus } from "../commands/mod.ts";
+import { LocalCommandBus } from "../link/mod.ts";
 import { createEvents } from "../events/mod.ts";
 import { MemorySharedState } from "../shm/mod.ts";
 import { createHub } from "./mod.ts";

@@ -4,7 +4,7 @@
  *
  * @module
  */
-import type { Command, CommandResult } from "../commands/mod.ts";
+import type { Command, CommandResult } from "../link/mod.ts";
 import type { HubCore } from "./core.ts";
 import { CommandError } from "./errors.ts";
 

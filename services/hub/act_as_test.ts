@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { LocalCommandBus } from "../commands/mod.ts";
+import { LocalCommandBus } from "../link/mod.ts";
 import { createEvents } from "../events/mod.ts";
 import { MemorySharedState } from "../shm/mod.ts";
 import { actAs } from "./act_as.ts";

@@ -9,7 +9,7 @@ import { Hono } from "hono";
 import { cors } from "hono/cors";
 import { createMiddleware } from "hono/factory";
 import { secureHeaders } from "hono/secure-headers";
-import type { Command } from "../commands/mod.ts";
+import type { Command } from "../link/mod.ts";
 import type { Snapshot } from "../shm/snapshot.ts";
 import type { HubCore } from "./core.ts";
 import { onError, RequestError, validate } from "./errors.ts";

@@ -5,7 +5,7 @@
  *
  * @module
  */
-import type { Command, CommandClient, CommandResult } from "../commands/mod.ts";
+import type { Command, CommandClient, CommandResult } from "../link/mod.ts";
 import type { EventEnvelope, EventLog, EventSink } from "../events/event.ts";
 import type { ReadingRecord, SharedState, Snapshot } from "../shm/snapshot.ts";
 import { Access } from "./auth/access.ts";

@@ -8,7 +8,7 @@ import type { Context } from "hono";
 import { HTTPException } from "hono/http-exception";
 import { z } from "zod";
 import { HalError } from "../../hal/errors.ts";
-import type { CommandResult } from "../commands/mod.ts";
+import type { CommandResult } from "../link/mod.ts";
 
 /** A request the hub refuses: status, message and the offending field. */
 export class RequestError extends Error {

@@ -10,7 +10,7 @@ import { McpServer, ResourceTemplate } from "@modelcontextprotocol/sdk/server/mc
 import { WebStandardStreamableHTTPServerTransport } from "@modelcontextprotocol/sdk/server/webStandardStreamableHttp.js";
 import type { Context } from "hono";
 import { z } from "zod";
-import type { Command } from "../commands/mod.ts";
+import type { Command } from "../link/mod.ts";
 import type { Principal } from "./auth/access.ts";
 import type { HubCore } from "./core.ts";
 import { parseTime, readHistory } from "./history_api.ts";

@@ -12,7 +12,7 @@ import {
   type CommandRequest,
   type CommandResult,
   newCommandId,
-} from "../commands/mod.ts";
+} from "../link/mod.ts";
 import { type Clock, systemClock } from "./clock.ts";
 
 interface Pending {

@@ -11,7 +11,7 @@
  *
  * @module
  */
-import type { CommandClient, CommandHandler, CommandRequest, CommandResult } from "../commands/mod.ts";
+import type { CommandClient, CommandHandler, CommandRequest, CommandResult } from "./command.ts";
 import type { Events } from "../events/mod.ts";
 import type { LogLine } from "../broker/logs.ts";
 import type { SharedState, Snapshot } from "../shm/snapshot.ts";

@@ -1,6 +1,11 @@
 /**
  * Links between brokers and hubs, one per transport (see {@link ./link.ts}), chosen in one place:
- * {@link chooseLink}.
+ * {@link chooseLink}. The command channel is part of it: the contract ({@link Command},
+ * {@link CommandClient}, {@link CommandHandler}) and three transports — in-process
+ * ({@link LocalCommandBus}), Redis lists ({@link RedisCommandClient} / {@link RedisCommandServer},
+ * and {@link RedisSpokeRelay} for spokes) and the Unix control socket ({@link UnixCommandClient} /
+ * {@link UnixCommandServer}). Every client resolves with a {@link CommandResult}; failures carry a
+ * `code` (`timeout`, `unreachable`, `rejected`, `failed`).
  *
  * @example
  * ```ts ignore
@@ -11,14 +16,9 @@
  *
  * @module
  */
-import {
-  LocalCommandBus,
-  RedisCommandClient,
-  RedisCommandServer,
-  RedisSpokeRelay,
-  UnixCommandClient,
-  UnixCommandServer,
-} from "../commands/mod.ts";
+import { LocalCommandBus } from "./local_bus.ts";
+import { RedisCommandClient, RedisCommandServer, RedisSpokeRelay } from "./redis_commands.ts";
+import { UnixCommandClient, UnixCommandServer } from "./unix_socket.ts";
 import type { Events } from "../events/mod.ts";
 import { MemoryEventStore } from "../events/memory_store.ts";
 import type { LogLine } from "../broker/logs.ts";
@@ -28,6 +28,24 @@ import { RedisLogs, shipLogs } from "./redis_logs.ts";
 import { brokerQueries, UnixLinkReader } from "./unix.ts";
 
 export type * from "./link.ts";
+// The command channel: the contract and its three transports.
+export * from "./command.ts";
+export { LocalCommandBus } from "./local_bus.ts";
+export {
+  commandKey,
+  RedisCommandClient,
+  type RedisCommandClientOptions,
+  RedisCommandServer,
+  type RedisCommandServerOptions,
+  RedisSpokeRelay,
+  resultKey,
+} from "./redis_commands.ts";
+export {
+  UnixCommandClient,
+  type UnixCommandClientOptions,
+  UnixCommandServer,
+  type UnixCommandServerOptions,
+} from "./unix_socket.ts";
 export { LOG_LINES_KEPT, logKey, RedisLogs, shipLogs } from "./redis_logs.ts";
 export { ANSWER_MAX_BYTES, brokerQueries, UnixLinkReader } from "./unix.ts";
 

@@ -7,7 +7,7 @@
  * @module
  */
 import type { LogLine } from "../broker/logs.ts";
-import { lines } from "../commands/unix_socket.ts";
+import { lines } from "./unix_socket.ts";
 import type { EventEnvelope, EventLog } from "../events/event.ts";
 import type { Snapshot } from "../shm/snapshot.ts";
 import type { BrokerSources } from "./link.ts";

@@ -14,7 +14,7 @@
 import mqtt, { type IClientOptions, type MqttClient } from "mqtt";
 import type { EventEnvelope, EventSink } from "../events/event.ts";
 import type { Snapshot } from "../shm/snapshot.ts";
-import type { Command, CommandResult } from "../commands/command.ts";
+import type { Command, CommandResult } from "../link/command.ts";
 import {
   availabilityTopic,
   type BridgeIdentity,

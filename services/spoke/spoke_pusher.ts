@@ -8,7 +8,7 @@
  *
  * @module
  */
-import type { CommandHandler, CommandRequest, CommandResult } from "../commands/mod.ts";
+import type { CommandHandler, CommandRequest, CommandResult } from "../link/mod.ts";
 import type { EventSink } from "../events/event.ts";
 import type { Snapshot } from "../shm/snapshot.ts";
 
