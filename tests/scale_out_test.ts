@@ -100,7 +100,7 @@ Deno.test({
   fn: async () => {
     const redis = await startRedis();
     const dir = await Deno.makeTempDir({ prefix: "harvester-scale-" });
-    for (const d of ["n1", "n2", "hA", "hB", "sp1"]) await Deno.mkdir(`${dir}/${d}`);
+    for (const d of ["n1", "n2", "n3", "hA", "hB", "sp1"]) await Deno.mkdir(`${dir}/${d}`);
     const r = { redis_url: redis.url };
     const started: Service[] = [];
     const sockets: Socket[] = [];
@@ -123,6 +123,17 @@ Deno.test({
         startService({ name: "hB", mode: "hub", toml: hubToml("hub-b", `${dir}/hB`, r, spokes) }),
       ]);
       started.push(b1, b2, hA, hB);
+      // A broker and hub in one process (main.ts start) on the same Redis: a node like the others.
+      const n3 = await startService({
+        name: "n3",
+        toml: serviceToml("n3", `${dir}/n3`, {
+          shm: { backend: "redis", ...r },
+          cluster: { push_interval_seconds: 0.5 },
+          hub: { token: TOKEN },
+          buzzer: { min_interval_ms: 0 },
+        }),
+      });
+      started.push(n3);
       const spoke = await startService({
         name: "sp1",
         mode: "broker",
@@ -137,7 +148,7 @@ Deno.test({
       for (const hub of [hA, hB]) {
         await waitFor(`readings of n1, n2 and sp1 on ${hub.url}`, async () => {
           const n = await readingNodes(hub);
-          return n.has("n1") && n.has("n2") && n.has("sp1");
+          return n.has("n1") && n.has("n2") && n.has("n3") && n.has("sp1");
         }, 45_000);
         const s = await statuses(hub);
         assert.equal(s.n1, "online", JSON.stringify(s));
@@ -156,11 +167,15 @@ Deno.test({
         );
       }
       // A command through hub B reaches broker n1; a buzzer for the spoke (pushing to A) through B reaches it.
-      for (const node of ["n1", "sp1"]) {
-        const { status, body } = await buzz(hB, node);
-        assert.equal(status, 200, `${node}: ${JSON.stringify(body)}`);
+      for (const [hub, node] of [[hB, "n1"], [hB, "sp1"], [hB, "n3"], [n3, "n1"], [n3, "sp1"]] as const) {
+        const { status, body } = await buzz(hub, node);
+        assert.equal(status, 200, `${node} through ${hub.url}: ${JSON.stringify(body)}`);
         assert.equal((body.result as { ok: boolean }).ok, true, JSON.stringify(body));
       }
+      await waitFor("n1 and sp1 on the start-mode node's own hub", async () => {
+        const n = await readingNodes(n3);
+        return n.has("n1") && n.has("sp1") && n.has("n3");
+      }, 15_000);
       // Logs of n1 (a broker hub B has no configuration for) through hub B.
       await waitFor("n1's broker log on hub B", async () => {
         const { lines } = await json(hB, "/api/logs?node=n1") as { lines: Array<{ message: string }> };

@@ -72,6 +72,31 @@ export interface LinkParts {
 
 type Closer = () => Promise<void> | void;
 
+/** Whether this process's events and state are on Redis (a shared one, maybe). */
+function onRedis(parts: LinkParts): boolean {
+  return !!parts.redisUrl && parts.stores.events.kind === "redis";
+}
+
+/** The Redis side of a hub's end: other nodes' commands and logs, spokes shared with other hubs. */
+function redisSide(parts: LinkParts) {
+  const url = parts.redisUrl!;
+  const logs = new RedisLogs({ url, keyPrefix: parts.keyPrefix });
+  const commands = new RedisCommandClient({ url });
+  const relay = new RedisSpokeRelay({ url });
+  const spokes: SpokeShare = {
+    snapshot: (s: Snapshot) => parts.stores.state.write(s),
+    logs: (n, lines) => logs.append(n, lines),
+    take: (n) => relay.take(n),
+    reply: (r) => relay.reply(r),
+  };
+  return {
+    logs,
+    commands,
+    spokes,
+    close: () => closeAll([() => logs.close(), () => commands.close(), () => relay.close()]),
+  };
+}
+
 async function closeAll(closers: Closer[]): Promise<void> {
   for (const c of closers.reverse()) {
     try {
@@ -92,14 +117,16 @@ export function brokerEnd(kind: LinkKind, parts: LinkParts): BrokerEnd {
       if (kind === "local") {
         if (!parts.bus) throw new TypeError("Cannot serve a local link: no command bus");
         closers.push(parts.bus.register(src.node, src.handler));
-      } else if (kind === "redis") {
+      }
+      // In one process on a shared Redis, the node is also reachable from every other hub there.
+      if (kind === "redis" || (kind === "local" && onRedis(parts))) {
         const server = new RedisCommandServer({ url: parts.redisUrl!, node: src.node, handler: src.handler });
         await server.start();
         closers.push(() => server.stop());
         const logs = new RedisLogs({ url: parts.redisUrl!, keyPrefix: parts.keyPrefix });
         const stop = shipLogs(logs, src.node, src.logsAfter);
         closers.push(() => logs.close(), stop);
-      } else {
+      } else if (kind === "unix") {
         const server = new UnixCommandServer({
           path: parts.socketPath,
           node: src.node,
@@ -121,35 +148,44 @@ export function hubEnd(
 ): HubEnd {
   const { events, state } = parts.stores;
   if (kind === "local") {
-    if (!parts.bus) throw new TypeError("Cannot open a local link: no command bus");
+    const bus = parts.bus;
+    if (!bus) throw new TypeError("Cannot open a local link: no command bus");
+    const own = (n: string) => Promise.resolve(n === parts.node ? parts.localLogs?.() ?? [] : []);
+    if (!onRedis(parts)) {
+      return {
+        kind,
+        state,
+        events,
+        logs: own,
+        commands: bus,
+        close: () => Promise.resolve(),
+      };
+    }
+    // The own node in process; every other node on the shared Redis through it.
+    const r = redisSide(parts);
     return {
       kind,
       state,
       events,
-      logs: (n) => Promise.resolve(n === parts.node ? parts.localLogs?.() ?? [] : []),
-      commands: parts.bus,
-      close: () => Promise.resolve(),
+      logs: (n) => n === parts.node ? own(n) : r.logs.lines(n),
+      commands: {
+        send: (n, c, ms) => n === parts.node ? bus.send(n, c, ms) : r.commands.send(n, c, ms),
+        close: () => Promise.resolve(),
+      },
+      spokes: r.spokes,
+      close: r.close,
     };
   }
   if (kind === "redis") {
-    const url = parts.redisUrl!;
-    const logs = new RedisLogs({ url, keyPrefix: parts.keyPrefix });
-    const commands = new RedisCommandClient({ url });
-    const relay = new RedisSpokeRelay({ url });
-    const spokes: SpokeShare = {
-      snapshot: (s: Snapshot) => state.write(s),
-      logs: (n, lines) => logs.append(n, lines),
-      take: (n) => relay.take(n),
-      reply: (r) => relay.reply(r),
-    };
+    const r = redisSide(parts);
     return {
       kind,
       state,
       events,
-      logs: (n) => logs.lines(n),
-      commands,
-      spokes,
-      close: () => closeAll([() => logs.close(), () => commands.close(), () => relay.close()]),
+      logs: (n) => r.logs.lines(n),
+      commands: r.commands,
+      spokes: r.spokes,
+      close: r.close,
     };
   }
   // unix: the broker's socket for everything; its events join the hub's own log.
