@@ -184,11 +184,19 @@ export class RedisCommandServer {
     return connectOnce(this.#target, 2000);
   }
 
-  /** Connect and start serving; resolves once connected. */
+  /**
+   * Start serving; resolves once connected, or at once when Redis is away at start (the loop
+   * connects when it returns, as after any outage: a broker must not refuse to start for it).
+   */
   async start(): Promise<void> {
     if (this.#running) return;
-    this.#writer = await this.#make();
-    this.#blocking = await this.#make();
+    try {
+      this.#writer = await this.#make();
+      this.#blocking = await this.#make();
+    } catch {
+      destroy(this.#writer);
+      this.#writer = this.#blocking = null;
+    }
     this.#running = true;
     this.#loop = this.#serve();
   }
