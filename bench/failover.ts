@@ -8,7 +8,7 @@
  * @module
  */
 import { createEvents } from "../services/events/mod.ts";
-import { startSentinelSet } from "../tests/_sentinel.ts";
+import { missingFromStream, startSentinelSet } from "../tests/_sentinel.ts";
 import { type BenchRow, median, spread } from "./row.ts";
 
 const ROUNDS = 2;
@@ -40,15 +40,7 @@ export async function benchFailover(): Promise<BenchRow[]> {
     }
     clearInterval(timer);
     while (writer.emitter.stats().buffered > 0) await new Promise((r) => setTimeout(r, 50));
-    const stored = new Set<number>();
-    let since = "0-0";
-    for (;;) {
-      const page = await reader.log.query({ type: "tick", limit: 1000, since });
-      for (const e of page) stored.add(Number(e.data.n));
-      if (page.length < 1000) break;
-      since = page[page.length - 1].id ?? since;
-    }
-    const lost = Array.from({ length: n }, (_, i) => i).filter((i) => !stored.has(i)).length;
+    const lost = await missingFromStream(reader.log, "tick", n);
     const dropped = writer.emitter.stats().dropped;
     return [
       {

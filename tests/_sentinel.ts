@@ -8,6 +8,7 @@
  */
 import { createClient } from "redis";
 import { freePort } from "./_redis.ts";
+import type { EventLog } from "../services/events/event.ts";
 
 /** One data node (master or replica). */
 interface DataNode {
@@ -184,4 +185,20 @@ export async function startSentinelSet(master = "harvester"): Promise<SentinelSe
       await Deno.remove(dir, { recursive: true }).catch(() => {});
     },
   };
+}
+
+/**
+ * How many of the events `type` numbered `data.n` = 0..count-1 the stream does not hold: read back
+ * page by page from the oldest, the record a reader would find.
+ */
+export async function missingFromStream(log: EventLog, type: string, count: number): Promise<number> {
+  const stored = new Set<number>();
+  let since = "0-0";
+  for (;;) {
+    const page = await log.query({ type, limit: 1000, since });
+    for (const e of page) stored.add(Number(e.data.n));
+    if (page.length < 1000) break;
+    since = page[page.length - 1].id ?? since;
+  }
+  return Array.from({ length: count }, (_, i) => i).filter((i) => !stored.has(i)).length;
 }

@@ -7,7 +7,7 @@
 import assert from "node:assert/strict";
 import { createEvents } from "../services/events/mod.ts";
 import { RedisCommandClient, RedisCommandServer } from "../services/link/mod.ts";
-import { startSentinelSet } from "./_sentinel.ts";
+import { missingFromStream, startSentinelSet } from "./_sentinel.ts";
 import type { EventEnvelope } from "../services/events/event.ts";
 
 async function until(what: string, fn: () => boolean | Promise<boolean>, ms: number): Promise<number> {
@@ -68,15 +68,7 @@ Deno.test({
       const missing = Array.from({ length: n }, (_, i) => i).filter((i) => !seen.has(i));
       console.log(`emitted ${n}, missing ${missing.length}, dropped ${stats.dropped}`);
       // The stream is the record: what a reader finds missing there must equal what was reported.
-      const stored = new Set<number>();
-      let since = "0-0";
-      for (;;) {
-        const page = await reader.log.query({ type: "tick", limit: 1000, since });
-        for (const e of page) stored.add(Number(e.data.n));
-        if (page.length < 1000) break;
-        since = page[page.length - 1].id ?? since;
-      }
-      const lost = Array.from({ length: n }, (_, i) => i).filter((i) => !stored.has(i)).length;
+      const lost = await missingFromStream(reader.log, "tick", n);
       assert.equal(lost, stats.dropped, `missing from the stream ${lost}, reported dropped ${stats.dropped}`);
     } finally {
       clearInterval(timer);
