@@ -1,8 +1,8 @@
 /**
  * Test helper: a real Sentinel deployment on loopback — a master, a replica and three
  * `redis-sentinel`s (quorum 2, down-after 1 s) — with a failover the test causes by SIGKILLing
- * the master. The killed server comes back as a plain `redis-server` on its port; the sentinels
- * turn it into a replica of the promoted one, as in production.
+ * the master. The killed server comes back on its port as a replica of the promoted one (as its
+ * rewritten config would make it), and the sentinels list it again before the next failover.
  *
  * @module
  */
@@ -160,12 +160,14 @@ export async function startSentinelSet(master = "harvester"): Promise<SentinelSe
     },
     async restore(port) {
       const node = byPort(port);
-      // A plain server, as a rebooted old master would be: the sentinels demote it.
-      node.child = spawn(own(port));
+      // Back as a replica of the current master, as its config reads once Sentinel has rewritten it
+      // (left to find out alone, a returning master waited for the sentinels' demotion for over 30 s
+      // on a loaded machine).
+      node.child = spawn([...own(port), "--replicaof", "127.0.0.1", String(await masterPort())]);
       await waitFor(`127.0.0.1:${port} back as a synced replica`, async () => {
         const info = String(await command(port, ["INFO", "replication"]));
         return /role:slave/.test(info) && /master_link_status:up/.test(info) ? true : null;
-      }, 30_000);
+      }, 60_000);
       // The sentinels must list it as a replica again before the next failover can pick it.
       await waitFor("the sentinels to see the returned replica", async () => {
         for (const p of sentinelPorts) {
