@@ -145,6 +145,9 @@ export interface HubCore {
   snapshot(node: string): Snapshot | null;
 }
 
+/** Nodes found in the shared state a hub shows at most (a flood of ids in Redis cannot grow it). */
+const SHARED_NODES_MAX = 512;
+
 /** Log lines kept per spoke. */
 const SPOKE_LOG_LINES = 500;
 
@@ -176,6 +179,7 @@ export function createCore(options: HubOptions): HubCore {
   let lastRefresh = -Infinity;
   /** Nodes found in the shared state (not configured here, not pushing to this hub). */
   const shared = new Set<string>();
+  let sharedFull = false;
   const spokeLogs = new Map<string, LogLine[]>();
   let refreshing: Promise<void> | null = null;
 
@@ -197,23 +201,35 @@ export function createCore(options: HubOptions): HubCore {
         if (options.state.kind === "redis" && options.state.nodes) {
           const listed = await nodesWithin(options.state, 1000);
           for (const n of listed ?? []) {
-            if (!localNodes.includes(n) && !registry.isPushed(n)) shared.add(n);
+            if (localNodes.includes(n) || registry.isPushed(n) || shared.has(n)) continue;
+            if (shared.size >= SHARED_NODES_MAX) {
+              if (!sharedFull) {
+                sharedFull = true;
+                options.log?.(
+                  "warn",
+                  `Cannot show more than ${SHARED_NODES_MAX} nodes from the shared state: ${
+                    listed!.length
+                  } are listed; the rest are left out`,
+                );
+              }
+              break;
+            }
+            shared.add(n);
           }
         }
-        for (const n of [...localNodes, ...[...shared].filter((id) => !registry.isPushed(id))]) {
-          try {
-            const s = await readWithin(options.state, n, 1000);
-            if (s) {
-              const role = n === options.node
-                ? (options.role ?? "hub")
-                : options.tokens.spokes[n] !== undefined && !localNodes.includes(n)
-                ? "spoke"
-                : "local";
-              registry.observe({ ...s, node: n }, role);
-            }
-          } catch {
-            // Shared state unreachable: the node ages into stale/offline, which is the truth.
-          }
+        // Read in parallel: one slow answer must not hold back every other node's liveness.
+        const ids = [...localNodes, ...[...shared].filter((id) => !registry.isPushed(id))];
+        const found = await Promise.all(ids.map((n) => readWithin(options.state, n, 1000).catch(() => null)));
+        for (const [i, s] of found.entries()) {
+          // Null: shared state unreachable or no snapshot; the node ages into stale/offline, which is the truth.
+          if (!s) continue;
+          const n = ids[i];
+          const role = n === options.node
+            ? (options.role ?? "hub")
+            : options.tokens.spokes[n] !== undefined && !localNodes.includes(n)
+            ? "spoke"
+            : "local";
+          registry.observe({ ...s, node: n }, role);
         }
         registry.check();
         lastRefresh = mono();

@@ -344,6 +344,7 @@ export class RedisSpokeRelay {
    */
   async take(node: string, max = 32): Promise<CommandRequest[]> {
     if (this.#closed) return [];
+    this.#prune();
     const out: CommandRequest[] = [];
     try {
       const c = await this.#conn();
@@ -374,8 +375,7 @@ export class RedisSpokeRelay {
    * @returns how many matched a handed-over request
    */
   async reply(results: CommandResult[]): Promise<number> {
-    const now = performance.now();
-    for (const [id, until] of this.#handed) if (until < now) this.#handed.delete(id);
+    this.#prune();
     const mine = results.filter((r) => this.#handed.delete(r.id));
     if (!mine.length) return 0;
     try {
@@ -389,6 +389,16 @@ export class RedisSpokeRelay {
     }
   }
 
+  /** Forget handed-over requests past their expiry, and the oldest beyond {@link HANDED_MAX}. */
+  #prune(): void {
+    const now = performance.now();
+    for (const [id, until] of this.#handed) if (until < now) this.#handed.delete(id);
+    for (const id of this.#handed.keys()) {
+      if (this.#handed.size <= HANDED_MAX) break;
+      this.#handed.delete(id);
+    }
+  }
+
   close(): Promise<void> {
     this.#closed = true;
     destroy(this.#client);
@@ -396,3 +406,6 @@ export class RedisSpokeRelay {
     return Promise.resolve();
   }
 }
+
+/** Handed-over requests a relay remembers at most (a spoke that never answers cannot grow it). */
+const HANDED_MAX = 4096;

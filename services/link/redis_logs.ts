@@ -40,7 +40,8 @@ export class RedisLogs {
   async lines(node: string): Promise<LogLine[]> {
     if (!this.conn.ready) return [];
     try {
-      const raw = await this.conn.client.lRange(logKey(this.#prefix, node), 0, -1);
+      // The newest lines only, whatever else wrote to the key.
+      const raw = await this.conn.client.lRange(logKey(this.#prefix, node), -LOG_LINES_KEPT, -1);
       return raw.flatMap((r) => {
         try {
           const l = JSON.parse(r);
