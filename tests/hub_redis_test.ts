@@ -3,7 +3,8 @@ import { io } from "socket.io-client";
 import { LocalCommandBus } from "../services/link/mod.ts";
 import { createEvents } from "../services/events/mod.ts";
 import { createHub } from "../services/hub/mod.ts";
-import { MemorySharedState } from "../services/shm/mod.ts";
+import { createSharedState, MemorySharedState } from "../services/shm/mod.ts";
+import { makeSnapshot } from "../services/shm/_test_snapshot.ts";
 import { startRedis } from "./_redis.ts";
 
 async function until(cond: () => boolean | Promise<boolean>, ms = 5000): Promise<void> {
@@ -57,6 +58,41 @@ Deno.test("live feed over Redis: a broker's events in another connection reach s
     await hub.close();
     await hubEvents.close();
     await broker.close();
+    await redis.stop();
+  }
+});
+
+Deno.test("a hub on a Redis listing 600 nodes shows at most 512 of them and says so once", async () => {
+  const redis = await startRedis();
+  const state = await createSharedState({ backend: "redis", node: "hub", redisUrl: redis.url });
+  const events = createEvents({ node: "hub" });
+  const lines: string[] = [];
+  const hub = createHub({
+    node: "hub",
+    state,
+    events: events.log,
+    emit: events.emitter,
+    commands: new LocalCommandBus(),
+    tokens: { write: "w", spokes: {} },
+    access: { log: () => {} },
+    log: (_level, message) => lines.push(message),
+  });
+  try {
+    for (let i = 0; i < 600; i++) await state.write(makeSnapshot(`flood-${i}`, 1));
+    await hub.core.refresh();
+    assert.equal(hub.registry.ids().length, 513, "512 from Redis and the hub's own node");
+    await new Promise((r) => setTimeout(r, 250));
+    await hub.core.refresh();
+    assert.equal(hub.registry.ids().length, 513);
+    assert.deepEqual(
+      lines.filter((l) => l.includes("Cannot show more than 512 nodes")).length,
+      1,
+      lines.join("\n"),
+    );
+  } finally {
+    await hub.close();
+    await events.close();
+    await state.close();
     await redis.stop();
   }
 });
