@@ -7,6 +7,10 @@
  * leave the guard: socket.io's heartbeat watches them. Over TLS the raw socket's timer covers the
  * handshake and the TLS socket (what requests arrive on) takes over after it.
  *
+ * Deadlines are timestamps checked by one sweep timer (every 1/8 of the shortest limit), not a
+ * timer per request: re-arming costs a field write on the hot path, and a cut comes at most
+ * 1/8 of the limit late.
+ *
  * @module
  */
 import type { IncomingMessage, Server, ServerResponse } from "node:http";
@@ -32,7 +36,9 @@ export interface NetGuardStats {
 }
 
 interface Tracked {
-  timer: ReturnType<typeof setTimeout> | null;
+  /** `performance.now()` past which the socket is cut, or Infinity. */
+  deadline: number;
+  kind: "headerTimeouts" | "requestTimeouts";
 }
 
 /**
@@ -47,23 +53,41 @@ export function guardConnections(server: Server, limits: NetLimits = {}): NetGua
   const cap = limits.maxPerClient ?? 32;
   const stats: NetGuardStats = { headerTimeouts: 0, requestTimeouts: 0, refusedOverCap: 0 };
   const perClient = new Map<string, number>();
-  const tracked = new WeakMap<Socket, Tracked>();
+  const tracked = new Map<Socket, Tracked>();
   const rawByPeer = new Map<string, Socket>();
+  const sweepMs = Math.max(10, Math.min(headerMs, requestMs) / 8);
+  let sweeper: ReturnType<typeof setInterval> | null = null;
 
+  const sweep = () => {
+    const now = performance.now();
+    for (const [sock, t] of tracked) {
+      if (t.deadline > now) continue;
+      stats[t.kind]++;
+      tracked.delete(sock);
+      sock.destroy();
+    }
+    if (tracked.size === 0 && sweeper) {
+      clearInterval(sweeper);
+      sweeper = null;
+    }
+  };
+  const track = (sock: Socket) => {
+    tracked.set(sock, { deadline: Infinity, kind: "headerTimeouts" });
+    sweeper ??= setInterval(sweep, sweepMs);
+  };
   const arm = (sock: Socket, ms: number, kind: "headerTimeouts" | "requestTimeouts") => {
     const t = tracked.get(sock);
     if (!t) return;
-    if (t.timer) clearTimeout(t.timer);
-    t.timer = setTimeout(() => {
-      stats[kind]++;
-      sock.destroy();
-    }, ms);
+    t.deadline = performance.now() + ms;
+    t.kind = kind;
   };
   const disarm = (sock: Socket) => {
-    const t = tracked.get(sock);
-    if (t?.timer) clearTimeout(t.timer);
-    if (t) t.timer = null;
+    tracked.delete(sock);
   };
+  server.once("close", () => {
+    if (sweeper) clearInterval(sweeper);
+    sweeper = null;
+  });
 
   server.on("connection", (sock: Socket) => {
     const addr = sock.remoteAddress ?? "unknown";
@@ -74,7 +98,7 @@ export function guardConnections(server: Server, limits: NetLimits = {}): NetGua
       return;
     }
     perClient.set(addr, n);
-    tracked.set(sock, { timer: null });
+    track(sock);
     const peer = `${addr}|${sock.remotePort}`;
     rawByPeer.set(peer, sock);
     arm(sock, headerMs, "headerTimeouts");
@@ -95,7 +119,7 @@ export function guardConnections(server: Server, limits: NetLimits = {}): NetGua
       raw.setTimeout?.(0);
       tls.once("close", () => raw.destroy());
     }
-    tracked.set(tls, { timer: null });
+    track(tls);
     arm(tls, headerMs, "headerTimeouts");
     tls.setTimeout?.(idleMs, () => tls.destroy());
     tls.once("close", () => disarm(tls));
@@ -108,7 +132,6 @@ export function guardConnections(server: Server, limits: NetLimits = {}): NetGua
   server.on("upgrade", (req: IncomingMessage) => {
     const sock = req.socket as Socket;
     disarm(sock);
-    tracked.delete(sock);
     sock.setTimeout?.(0);
   });
   return stats;
