@@ -146,6 +146,7 @@ export function createHub(options: HubOptions): Hub {
       allowRequest: engineCheck,
       corsOrigins: options.corsOrigins,
       maxPending: options.feedMaxPending,
+      batchMs: options.feedBatchMs,
       onLagging: () =>
         core.metrics.inc("harvester_live_lagging_drops_total", "Live-feed clients dropped for lagging."),
     });
