@@ -17,7 +17,8 @@ import { type BenchRow, median, percentile, spread } from "./row.ts";
 const HUB_SCRIPT = new URL("../services/hub/_serve_for_test.ts", import.meta.url).pathname;
 const SPOKES = ["pi4", "pizero", "pi5"];
 
-interface Child {
+/** A bench server process. */
+export interface Child {
   proc: Deno.ChildProcess;
   port: number;
   stop(): Promise<void>;
@@ -46,12 +47,15 @@ async function spawnReady(args: string[], port: number): Promise<Child> {
   };
 }
 
-function startHub(extra: string[] = []): Promise<Child> {
+/** The bench hub in its own process; `denoFlags` go before the script (e.g. `--v8-flags=…`). */
+export function startHub(extra: string[] = [], denoFlags: string[] = []): Promise<Child> {
   const port = freePort();
   const spokeArgs = SPOKES.flatMap((s) => ["--spoke", `${s}=${s}-token`]);
   return spawnReady([
     "run",
     "--allow-all",
+    ...denoFlags,
+    ...(Deno.env.get("BENCH_HUB_FLAGS")?.split(" ").filter(Boolean) ?? []),
     HUB_SCRIPT,
     "--port",
     String(port),
@@ -83,20 +87,21 @@ createServer((_q, r) => { r.writeHead(200, { "content-type": "application/json" 
 }
 
 /** CPU seconds (user + system) a process has used. */
-async function cpuSeconds(pid: number): Promise<number> {
+export async function cpuSeconds(pid: number): Promise<number> {
   const stat = await Deno.readTextFile(`/proc/${pid}/stat`);
   const f = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
   return (Number(f[11]) + Number(f[12])) / 100;
 }
 
 /** Peak resident set size of a process (kernel high-water mark), in MB. */
-async function peakRssMb(pid: number): Promise<number> {
+export async function peakRssMb(pid: number): Promise<number> {
   const status = await Deno.readTextFile(`/proc/${pid}/status`);
   const kb = Number(status.match(/^VmHWM:\s+(\d+) kB/m)?.[1] ?? NaN);
   return kb / 1024;
 }
 
-interface Load {
+/** What one autocannon run measured. */
+export interface Load {
   rps: number;
   p99: number;
   errors: number;
@@ -104,9 +109,30 @@ interface Load {
 
 const REPEATS = 3;
 
-async function load(url: string): Promise<Load> {
-  const r = await autocannon({ url, connections: 50, duration: 5 });
+/** autocannon with 50 connections for `seconds`. */
+export async function load(url: string, seconds = 5): Promise<Load> {
+  const r = await autocannon({ url, connections: 50, duration: seconds });
   return { rps: r.requests.average, p99: r.latency.p99, errors: r.errors + r.non2xx };
+}
+
+/** Three spokes with five sensors each, plus the hub's own node: a 4.4 KB `/api/readings`. */
+export async function seedReadings(base: string): Promise<void> {
+  for (const node of SPOKES) {
+    const snap = makeSnapshot(node);
+    for (let i = 0; i < 4; i++) {
+      snap.readings[`${node}:sensor${i}`] = {
+        ...snap.readings[`${node}:bme680`],
+        id: `${node}:sensor${i}`,
+        sensor: `sensor${i}`,
+      };
+    }
+    const res = await fetch(`${base}/push`, {
+      method: "POST",
+      headers: { authorization: `Bearer ${node}-token`, "content-type": "application/json" },
+      body: JSON.stringify({ node, snapshots: [snap] }),
+    });
+    if (!res.ok) throw new Error(`Cannot seed hub: /push answered ${res.status} ${await res.text()}`);
+  }
 }
 
 async function readingsThroughput(): Promise<BenchRow[]> {
@@ -115,23 +141,7 @@ async function readingsThroughput(): Promise<BenchRow[]> {
   let nodePeer: Child | null = null;
   try {
     const base = `http://127.0.0.1:${hub.port}`;
-    // Three spokes with five sensors each, plus the hub's own node.
-    for (const node of SPOKES) {
-      const snap = makeSnapshot(node);
-      for (let i = 0; i < 4; i++) {
-        snap.readings[`${node}:sensor${i}`] = {
-          ...snap.readings[`${node}:bme680`],
-          id: `${node}:sensor${i}`,
-          sensor: `sensor${i}`,
-        };
-      }
-      const res = await fetch(`${base}/push`, {
-        method: "POST",
-        headers: { authorization: `Bearer ${node}-token`, "content-type": "application/json" },
-        body: JSON.stringify({ node, snapshots: [snap] }),
-      });
-      if (!res.ok) throw new Error(`Cannot seed hub: /push answered ${res.status} ${await res.text()}`);
-    }
+    await seedReadings(base);
     const body = await (await fetch(`${base}/api/readings`)).text();
     peer = await startPeer(body, "deno");
     nodePeer = await startPeer(body, "node");
@@ -188,6 +198,8 @@ async function readingsThroughput(): Promise<BenchRow[]> {
 
 const WORKER_NAME = "hub-feed-clients";
 const CLIENT_WORKERS = 4;
+/** Bench clients ask for coalesced `events` packets, as the dashboard does. */
+const BATCH = Deno.env.get("BENCH_FEED_BATCH") !== "0";
 
 /** Worker side: hold `clients` socket.io clients, record tick latencies, hand them back. */
 function clientWorker(): void {
@@ -199,7 +211,7 @@ function clientWorker(): void {
   const lat: number[] = [];
   let lagging = 0;
   scope.onmessage = async (msg: MessageEvent) => {
-    const m = msg.data as { op: "connect"; base: string; clients: number } | {
+    const m = msg.data as { op: "connect"; base: string; clients: number; batch: boolean } | {
       op: "collect";
       expected: number;
       waitMs: number;
@@ -209,14 +221,16 @@ function clientWorker(): void {
         new Promise<void>((resolve, reject) => {
           const s = io(m.base, {
             transports: ["websocket"],
-            auth: { token: "bench" },
+            auth: { token: "bench", batch: m.batch },
             reconnection: false,
             forceNew: true,
           });
           sockets.push(s);
-          s.on("event", (e: { type: string; data: { sent: number } }) => {
+          const seen = (e: { type: string; data: { sent: number } }) => {
             if (e.type === "bench.tick") lat.push(performance.timeOrigin + performance.now() - e.data.sent);
-          });
+          };
+          s.on("event", seen);
+          s.on("events", (list: Array<{ type: string; data: { sent: number } }>) => list.forEach(seen));
           s.on("lagging", () => lagging++);
           s.once("connect", () => resolve());
           s.once("connect_error", reject);
@@ -259,7 +273,9 @@ async function feedLatency(
     const base = `http://127.0.0.1:${hub.port}`;
     const share = (i: number) =>
       Math.floor(clients / CLIENT_WORKERS) + (i < clients % CLIENT_WORKERS ? 1 : 0);
-    await Promise.all(workers.map((w, i) => ask(w, { op: "connect", base, clients: share(i) })));
+    await Promise.all(
+      workers.map((w, i) => ask(w, { op: "connect", base, clients: share(i), batch: BATCH })),
+    );
     const baseRss = await peakRssMb(hub.proc.pid);
     const cpu0 = await cpuSeconds(hub.proc.pid);
     const t0 = performance.now();
