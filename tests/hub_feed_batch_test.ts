@@ -170,3 +170,25 @@ Deno.test("batch client: a recovered session keeps its subscription and still ge
     await t.close();
   }
 });
+
+Deno.test("batch client: events emitted while it is away are delivered on recovery", async () => {
+  const t = await start();
+  try {
+    const c = await t.connect("feed-token", true);
+    t.emit.emit("plugin.error", { n: 1 });
+    await until(() => c.all().length === 1);
+    // Away: the server sees the transport close and keeps the session for recovery.
+    c.s.io.engine.close();
+    await until(() => t.server.feed.clients === 0);
+    t.emit.emit("plugin.reload", { n: 2 });
+    t.emit.emit("reading", { n: 3 });
+    await new Promise((r) => setTimeout(r, 400)); // past the 250 ms window: the packet is sent (to nobody)
+    c.s.connect();
+    await new Promise<void>((r) => c.s.once("connect", () => r()));
+    assert.equal(c.s.recovered, true);
+    await until(() => c.all().length === 3);
+    assert.deepEqual(c.all().map((e) => e.data.n), [1, 2, 3]);
+  } finally {
+    await t.close();
+  }
+});

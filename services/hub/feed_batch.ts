@@ -11,7 +11,9 @@
  * window whatever the event rate.
  *
  * Clients with the same filter (level and subscribed type prefixes) share a socket.io room, so
- * each window's packet is encoded once per filter and written to every member.
+ * each window's packet is encoded once per filter and written to every member. A room that
+ * empties is still sent to for `keepMs` (socket.io's recovery window), so a client that was
+ * away recovers the packets it missed.
  *
  * @module
  */
@@ -50,20 +52,28 @@ export class FeedBatcher {
   #pending: EventEnvelope[] = [];
   #timer: ReturnType<typeof setTimeout> | null = null;
   #lastFlush = -Infinity;
-  /** Batch room → its filter and how many clients are in it. */
-  #groups = new Map<string, { filter: BatchFilter; members: number }>();
+  #keepMs: number;
+  /** Batch room → its filter, how many clients are in it, and since when it is empty. */
+  #groups = new Map<string, { filter: BatchFilter; members: number; emptySince: number }>();
 
   /**
    * @param windowMs how long an event may wait for others (> 0)
    * @param matches whether a client with filter `f` may receive `e`
+   * @param keepMs how long an emptied room is still sent to (the recovery window)
    */
-  constructor(io: Server, windowMs: number, matches: (f: BatchFilter, e: EventEnvelope) => boolean) {
+  constructor(
+    io: Server,
+    windowMs: number,
+    matches: (f: BatchFilter, e: EventEnvelope) => boolean,
+    keepMs: number,
+  ) {
     if (!(windowMs > 0 && windowMs <= 1000)) {
       throw new RangeError(`Cannot batch the live feed: window ${windowMs} ms is not in (0, 1000]`);
     }
     this.#io = io;
     this.#windowMs = windowMs;
     this.#matches = matches;
+    this.#keepMs = keepMs;
   }
 
   /** Put `socket` in the room of `filter` (leaving any batch room it was in). */
@@ -72,7 +82,10 @@ export class FeedBatcher {
     const room = batchRoom(filter);
     const g = this.#groups.get(room);
     if (g) g.members++;
-    else this.#groups.set(room, { filter: { level: filter.level, types: [...filter.types] }, members: 1 });
+    else {
+      const f = { level: filter.level, types: [...filter.types] };
+      this.#groups.set(room, { filter: f, members: 1, emptySince: Infinity });
+    }
     socket.join(room);
   }
 
@@ -88,8 +101,10 @@ export class FeedBatcher {
   /** Bookkeeping for a socket that left `room` by disconnecting (socket.io emptied its rooms). */
   #forget(room: string): void {
     const g = this.#groups.get(room);
-    if (!g) return;
-    if (--g.members <= 0) this.#groups.delete(room);
+    if (g && --g.members <= 0) {
+      g.members = 0;
+      g.emptySince = performance.now();
+    }
   }
 
   /** The batch room a disconnecting socket was in (call from its `disconnecting` handler). */
@@ -114,7 +129,12 @@ export class FeedBatcher {
     const events = this.#pending;
     this.#pending = [];
     if (events.length === 0) return;
+    const now = this.#lastFlush;
     for (const [room, g] of this.#groups) {
+      if (g.members === 0 && now - g.emptySince > this.#keepMs) {
+        this.#groups.delete(room);
+        continue;
+      }
       const mine = events.filter((e) => this.#matches(g.filter, e));
       if (mine.length) this.#io.to(room).emit("events", mine);
     }

@@ -81,6 +81,8 @@ interface ClientState {
 }
 
 const ALL = "feed:all";
+/** How long socket.io keeps a disconnected session for recovery. */
+const RECOVERY_MS = 2 * 60_000;
 const room = (prefix: string) => `feed:type:${prefix}`;
 
 const LEVEL_ROOMS: Record<FeedLevel, string> = { public: "lvl:public", read: "lvl:read", admin: "lvl:admin" };
@@ -136,7 +138,7 @@ export class LiveFeed {
         cb(why, why === null);
       },
       // Middleware must run on recovery too, or a revoked token would keep a recovered session.
-      connectionStateRecovery: { maxDisconnectionDuration: 2 * 60_000, skipMiddlewares: false },
+      connectionStateRecovery: { maxDisconnectionDuration: RECOVERY_MS, skipMiddlewares: false },
     });
     // socket.io keeps every packet for recovery with no bound: bound it in bytes and count, and
     // keep only a few while no disconnected session waits.
@@ -149,7 +151,7 @@ export class LiveFeed {
       socket.data.level = r.level;
       next();
     });
-    this.#batcher = new FeedBatcher(this.io, this.#opts.batchMs, batchMatches);
+    this.#batcher = new FeedBatcher(this.io, this.#opts.batchMs, batchMatches, RECOVERY_MS);
     this.io.on("connection", (socket) => this.#onConnection(socket));
     this.#unsubscribe = options.events.subscribe((e) => this.#broadcast(e));
   }
