@@ -24,8 +24,8 @@ export interface Child {
   stop(): Promise<void>;
 }
 
-async function spawnReady(args: string[], port: number): Promise<Child> {
-  const proc = new Deno.Command(Deno.execPath(), { args, stdout: "piped", stderr: "inherit" }).spawn();
+async function spawnReady(args: string[], port: number, command = Deno.execPath()): Promise<Child> {
+  const proc = new Deno.Command(command, { args, stdout: "piped", stderr: "inherit" }).spawn();
   const reader = proc.stdout.pipeThrough(new TextDecoderStream()).getReader();
   let out = "";
   while (!out.includes("ready")) {
@@ -255,29 +255,64 @@ function ask<T>(w: Worker, msg: unknown): Promise<T> {
 }
 
 /**
- * Live-feed latency to `clients` socket.io clients (spread over worker threads so the clients'
- * own parsing is not the bottleneck) while the hub emits `rate` events/s for `seconds`.
+ * The live-feed peer (bench/peers/socketio_feed.mjs) under Node, with socket.io laid out in a
+ * temp node_modules by `deno install` from the lock's cached copy (no network needed).
  */
-async function feedLatency(
+async function startFeedPeer(): Promise<Child> {
+  const dir = await Deno.makeTempDir({ prefix: "harvester-feed-peer-" });
+  const version = (await import("../deno.json", { with: { type: "json" } })).default.imports["socket.io"]
+    .replace(/^npm:socket\.io@/, "");
+  await Deno.writeTextFile(`${dir}/package.json`, JSON.stringify({ dependencies: { "socket.io": version } }));
+  const install = await new Deno.Command(Deno.execPath(), { args: ["install"], cwd: dir, stdout: "null" })
+    .output();
+  if (!install.success) {
+    throw new Error(
+      `Cannot set up the Node feed peer: deno install failed (${new TextDecoder().decode(install.stderr)})`,
+    );
+  }
+  const script = `${dir}/peer.mjs`;
+  await Deno.copyFile(new URL("./peers/socketio_feed.mjs", import.meta.url), script);
+  const port = freePort();
+  const child = await spawnReady([script, String(port), String(FEED_WINDOW_MS)], port, "node");
+  return { ...child, stop: async () => (await child.stop(), await Deno.remove(dir, { recursive: true })) };
+}
+
+/** The batch window of the hub (its default, services/hub/live_feed.ts) and of the peer. */
+const FEED_WINDOW_MS = Number(Deno.env.get("BENCH_FEED_WINDOW_MS") ?? 20);
+
+interface FeedResult {
+  p50: number;
+  p99: number;
+  cpu: number;
+  peak: number;
+  baseRss: number;
+  delivered: number;
+  lagging: number;
+}
+
+/**
+ * Live-feed latency to `clients` socket.io clients (spread over worker threads so the clients'
+ * own parsing is not the bottleneck) while `server` emits `rate` events/s for `seconds`.
+ */
+async function measureFeed(
+  server: Child,
   clients: number,
-  rate = 100,
-  seconds = 5,
-  label = `${clients} clients @ ${rate} ev/s`,
-): Promise<BenchRow[]> {
-  const hub = await startHub(["--bench", "--feed-token", "bench", "--public-read", "--max-conn", "100000"]);
+  rate: number,
+  seconds: number,
+): Promise<FeedResult> {
   const workers = Array.from(
     { length: CLIENT_WORKERS },
     () => new Worker(import.meta.url, { type: "module", name: WORKER_NAME }),
   );
   try {
-    const base = `http://127.0.0.1:${hub.port}`;
+    const base = `http://127.0.0.1:${server.port}`;
     const share = (i: number) =>
       Math.floor(clients / CLIENT_WORKERS) + (i < clients % CLIENT_WORKERS ? 1 : 0);
     await Promise.all(
       workers.map((w, i) => ask(w, { op: "connect", base, clients: share(i), batch: BATCH })),
     );
-    const baseRss = await peakRssMb(hub.proc.pid);
-    const cpu0 = await cpuSeconds(hub.proc.pid);
+    const baseRss = await peakRssMb(server.proc.pid);
+    const cpu0 = await cpuSeconds(server.proc.pid);
     const t0 = performance.now();
     const res = await fetch(`${base}/_bench/ticks`, {
       method: "POST",
@@ -293,33 +328,98 @@ async function feedLatency(
         })
       ),
     );
-    const cpu = ((await cpuSeconds(hub.proc.pid)) - cpu0) / ((performance.now() - t0) / 1000);
-    const peak = await peakRssMb(hub.proc.pid);
+    const cpu = ((await cpuSeconds(server.proc.pid)) - cpu0) / ((performance.now() - t0) / 1000);
     const lat = parts.flatMap((p) => [...p.lat]);
-    const lagging = parts.reduce((n, p) => n + p.lagging, 0);
-    const expected = total * clients;
-    const delivered = `${
-      ((lat.length / expected) * 100).toFixed(1)
-    }% delivered, ${lagging} lagging, hub CPU ${(cpu * 100).toFixed(0)}%`;
-    return [
-      {
-        name: `live feed p50, ${label}`,
-        value: percentile(lat, 50),
-        unit: "ms",
-        spread: delivered,
-      },
-      { name: `live feed p99, ${label}`, value: percentile(lat, 99), unit: "ms" },
-      {
-        name: `hub peak RSS, ${label}`,
-        value: peak,
-        unit: "MB",
-        spread: `after connect ${baseRss.toFixed(0)} MB`,
-      },
-    ];
+    return {
+      p50: percentile(lat, 50),
+      p99: percentile(lat, 99),
+      cpu,
+      peak: await peakRssMb(server.proc.pid),
+      baseRss,
+      delivered: lat.length / (total * clients),
+      lagging: parts.reduce((n, p) => n + p.lagging, 0),
+    };
   } finally {
     for (const w of workers) w.terminate();
+  }
+}
+
+/** The hub's feed and the Node peer's under the same clients and events, each in a fresh process. */
+async function feedLatency(
+  clients: number,
+  rate = 100,
+  seconds = 5,
+  label = `${clients} clients @ ${rate} ev/s`,
+): Promise<BenchRow[]> {
+  const hub = await startHub([
+    "--bench",
+    "--feed-token",
+    "bench",
+    "--public-read",
+    "--max-conn",
+    "100000",
+    "--feed-batch-ms",
+    String(FEED_WINDOW_MS),
+  ]);
+  let h: FeedResult;
+  try {
+    h = await measureFeed(hub, clients, rate, seconds);
+  } finally {
     await hub.stop();
   }
+  const peer = await startFeedPeer();
+  let p: FeedResult;
+  try {
+    p = await measureFeed(peer, clients, rate, seconds);
+  } finally {
+    await peer.stop();
+  }
+  const PEER = `minimal socket.io on Node ${await nodeVersion()}, same clients${
+    BATCH ? ", same window" : ""
+  }`;
+  const how = (r: FeedResult) =>
+    `${(r.delivered * 100).toFixed(1)}% delivered, ${r.lagging} lagging, CPU ${(r.cpu * 100).toFixed(0)}%`;
+  return [
+    {
+      name: `live feed p50, ${label}`,
+      value: h.p50,
+      unit: "ms",
+      peer: PEER,
+      peerValue: p.p50,
+      ratio: h.p50 / p.p50,
+      spread: `hub ${how(h)}; peer ${how(p)}`,
+    },
+    {
+      name: `live feed p99, ${label}`,
+      value: h.p99,
+      unit: "ms",
+      peer: PEER,
+      peerValue: p.p99,
+      ratio: h.p99 / p.p99,
+    },
+    {
+      name: `live feed server CPU, ${label}`,
+      value: h.cpu * 100,
+      unit: "% of a core",
+      peer: PEER,
+      peerValue: p.cpu * 100,
+      ratio: h.cpu / p.cpu,
+    },
+    {
+      name: `feed server peak RSS, ${label}`,
+      value: h.peak,
+      unit: "MB",
+      peer: PEER,
+      peerValue: p.peak,
+      ratio: h.peak / p.peak,
+      spread: `after connect: hub ${h.baseRss.toFixed(0)} MB, peer ${p.baseRss.toFixed(0)} MB`,
+    },
+  ];
+}
+
+async function nodeVersion(): Promise<string> {
+  const out = await new Deno.Command("node", { args: ["--version"], stdout: "piped" }).output();
+  return new TextDecoder().decode(out.stdout).trim();
 }
 
 /** All hub rows. */
