@@ -11,6 +11,9 @@
  * @module
  */
 import { type Child, cpuSeconds, load, peakRssMb, seedReadings, startHub } from "./hub.ts";
+import { toml } from "./memory.ts";
+import { startService, waitFor } from "../tests/e2e/_helpers.ts";
+import { pidOf } from "../tests/_proc.ts";
 import { type BenchRow, median, spread } from "./row.ts";
 
 const SETTINGS: Array<number | null> = [1, 2, 4, 8, null];
@@ -36,8 +39,55 @@ async function residentMb(pid: number): Promise<{ rss: number; pss: number; uss:
 
 const label = (mb: number | null) => (mb === null ? "default" : `${mb} MB`);
 
-/** One row per setting. */
+/**
+ * `main.ts start` (broker + hub + five plugins, cycles 20× faster as in bench/memory.ts) per
+ * setting: the main process's RSS/USS after 200 cycles, and its CPU per cycle.
+ */
+async function startMode(): Promise<BenchRow[]> {
+  const AUTH = { authorization: "Bearer bench-token" };
+  const got: Array<{ mb: number | null; rss: number; uss: number; cpuMs: number }> = [];
+  for (const mb of SETTINGS) {
+    const dir = await Deno.makeTempDir({ prefix: "harvester-bench-semi-" });
+    const flags = mb === null ? [] : [`--v8-flags=--max-semi-space-size=${mb}`];
+    const svc = await startService({ name: "bench-semi", toml: toml(dir), denoFlags: flags });
+    try {
+      const pid = pidOf(`--port\u0000${svc.port}\u0000`);
+      const cycle = async () => {
+        const r = await fetch(`${svc.url}/api/events?type=cycle.end&limit=1`, { headers: AUTH });
+        return ((await r.json()).events.at(-1)?.cycle ?? 0) as number;
+      };
+      await waitFor("warm-up: 100 cycles", async () => (await cycle()) >= 100, 60_000);
+      const [c0, n0] = [await cpuSeconds(pid), await cycle()];
+      await waitFor("200 cycles", async () => (await cycle()) >= 200, 60_000);
+      const [c1, n1] = [await cpuSeconds(pid), await cycle()];
+      const m = await residentMb(pid);
+      got.push({ mb, rss: m.rss, uss: m.uss, cpuMs: ((c1 - c0) * 1000) / (n1 - n0) });
+    } finally {
+      await svc.stop();
+      await Deno.remove(dir, { recursive: true }).catch(() => {});
+    }
+  }
+  const def = got.find((g) => g.mb === null)!;
+  return got.map((g) => ({
+    name: `main.ts start RSS after 200 cycles (main process), --max-semi-space-size ${label(g.mb)}`,
+    value: g.rss,
+    unit: "MB",
+    peer: "V8 default semi-space",
+    peerValue: def.rss,
+    ratio: g.rss / def.rss,
+    spread: `USS ${g.uss.toFixed(0)} MB; ${g.cpuMs.toFixed(1)} ms CPU/cycle (default ${
+      def.cpuMs.toFixed(1)
+    })`,
+  }));
+}
+
+/** One row per setting and path, then the `main.ts start` rows. */
 export async function benchSemiSpace(): Promise<BenchRow[]> {
+  return [...await hubThroughput(), ...await startMode()];
+}
+
+/** One row per setting and path. */
+async function hubThroughput(): Promise<BenchRow[]> {
   const hubs: Array<{ mb: number | null; child: Child }> = [];
   try {
     for (const mb of SETTINGS) {
