@@ -8,8 +8,9 @@
  * handshake and the TLS socket (what requests arrive on) takes over after it.
  *
  * Deadlines are timestamps checked by one sweep timer (every 1/8 of the shortest limit), not a
- * timer per request: re-arming costs a field write on the hot path, and a cut comes at most
- * 1/8 of the limit late.
+ * timer per request, and idleness is seen by the sweep as byte counters that stopped moving, not
+ * by a socket timer that every read and write re-arms: the hot path costs a field write, and a
+ * cut comes at most 1/8 of the limit late.
  *
  * @module
  */
@@ -39,6 +40,15 @@ interface Tracked {
   /** `performance.now()` past which the socket is cut, or Infinity. */
   deadline: number;
   kind: "headerTimeouts" | "requestTimeouts";
+  /** bytesRead + bytesWritten at the last sweep that saw them change, and when. */
+  bytes: number;
+  movedAt: number;
+}
+
+/** Bytes a socket has moved, or null where the runtime does not count them. */
+function bytesOf(sock: Socket): number | null {
+  const n = sock.bytesRead + sock.bytesWritten;
+  return Number.isFinite(n) ? n : null;
 }
 
 /**
@@ -55,16 +65,26 @@ export function guardConnections(server: Server, limits: NetLimits = {}): NetGua
   const perClient = new Map<string, number>();
   const tracked = new Map<Socket, Tracked>();
   const rawByPeer = new Map<string, Socket>();
-  const sweepMs = Math.max(10, Math.min(headerMs, requestMs) / 8);
+  const sweepMs = Math.max(10, Math.min(headerMs, requestMs, idleMs) / 8);
   let sweeper: ReturnType<typeof setInterval> | null = null;
 
   const sweep = () => {
     const now = performance.now();
     for (const [sock, t] of tracked) {
-      if (t.deadline > now) continue;
-      stats[t.kind]++;
-      tracked.delete(sock);
-      sock.destroy();
+      if (t.deadline <= now) {
+        stats[t.kind]++;
+        tracked.delete(sock);
+        sock.destroy();
+        continue;
+      }
+      const b = bytesOf(sock);
+      if (b !== t.bytes) {
+        t.bytes = b ?? NaN;
+        t.movedAt = now;
+      } else if (now - t.movedAt >= idleMs) {
+        tracked.delete(sock);
+        sock.destroy();
+      }
     }
     if (tracked.size === 0 && sweeper) {
       clearInterval(sweeper);
@@ -72,7 +92,15 @@ export function guardConnections(server: Server, limits: NetLimits = {}): NetGua
     }
   };
   const track = (sock: Socket) => {
-    tracked.set(sock, { deadline: Infinity, kind: "headerTimeouts" });
+    const bytes = bytesOf(sock);
+    tracked.set(sock, {
+      deadline: Infinity,
+      kind: "headerTimeouts",
+      bytes: bytes ?? NaN,
+      movedAt: performance.now(),
+    });
+    // A runtime without byte counters: the socket's own idle timer instead.
+    if (bytes === null) sock.setTimeout?.(idleMs, () => sock.destroy());
     sweeper ??= setInterval(sweep, sweepMs);
   };
   const arm = (sock: Socket, ms: number, kind: "headerTimeouts" | "requestTimeouts") => {
@@ -102,7 +130,6 @@ export function guardConnections(server: Server, limits: NetLimits = {}): NetGua
     const peer = `${addr}|${sock.remotePort}`;
     rawByPeer.set(peer, sock);
     arm(sock, headerMs, "headerTimeouts");
-    sock.setTimeout?.(idleMs, () => sock.destroy());
     sock.once("close", () => {
       disarm(sock);
       if (rawByPeer.get(peer) === sock) rawByPeer.delete(peer);
@@ -121,7 +148,6 @@ export function guardConnections(server: Server, limits: NetLimits = {}): NetGua
     }
     track(tls);
     arm(tls, headerMs, "headerTimeouts");
-    tls.setTimeout?.(idleMs, () => tls.destroy());
     tls.once("close", () => disarm(tls));
   });
   server.on("request", (req: IncomingMessage, res: ServerResponse) => {
