@@ -12,8 +12,11 @@ import autocannon from "autocannon";
 import { io, type Socket } from "socket.io-client";
 import { makeSnapshot } from "../services/hub/_test_fakes.ts";
 import { freePort } from "../tests/_redis.ts";
+import { taskV8Flags } from "../tests/_task_flags.ts";
 import { type BenchRow, median, percentile, spread } from "./row.ts";
 
+/** The hub runs with the V8 flags of `deno task hub`, as deployed. */
+const HUB_FLAGS = taskV8Flags("hub");
 const HUB_SCRIPT = new URL("../services/hub/_serve_for_test.ts", import.meta.url).pathname;
 const SPOKES = ["pi4", "pizero", "pi5"];
 
@@ -105,12 +108,15 @@ export interface Load {
   rps: number;
   p99: number;
   errors: number;
+  /** Server CPU per request, µs (where measured). */
+  cpuUs?: number;
 }
 
 const REPEATS = 3;
+const LOAD_SECONDS = 5;
 
 /** autocannon with 50 connections for `seconds`. */
-export async function load(url: string, seconds = 5): Promise<Load> {
+export async function load(url: string, seconds = LOAD_SECONDS): Promise<Load> {
   const r = await autocannon({ url, connections: 50, duration: seconds });
   return { rps: r.requests.average, p99: r.latency.p99, errors: r.errors + r.non2xx };
 }
@@ -136,7 +142,7 @@ export async function seedReadings(base: string): Promise<void> {
 }
 
 async function readingsThroughput(): Promise<BenchRow[]> {
-  const hub = await startHub(["--public-read", "--max-conn", "1000"]);
+  const hub = await startHub(["--public-read", "--max-conn", "1000"], HUB_FLAGS);
   let peer: Child | null = null;
   let nodePeer: Child | null = null;
   try {
@@ -147,17 +153,33 @@ async function readingsThroughput(): Promise<BenchRow[]> {
     nodePeer = await startPeer(body, "node");
     // Interleaved repeats, so the hub and its peers see the same (shared, noisy) machine.
     const runs: Array<{ h: Load; p: Load; n: Load }> = [];
+    /** A load with the server's CPU per request (µs), less swayed by neighbours than req/s. */
+    const timed = async (url: string, pid: number): Promise<Load> => {
+      const c0 = await cpuSeconds(pid);
+      const r = await load(url);
+      return { ...r, cpuUs: ((await cpuSeconds(pid)) - c0) * 1e6 / (r.rps * LOAD_SECONDS) };
+    };
     for (let i = 0; i < REPEATS; i++) {
       runs.push({
-        h: await load(`${base}/api/readings`),
-        p: await load(`http://127.0.0.1:${peer.port}/`),
-        n: await load(`http://127.0.0.1:${nodePeer.port}/`),
+        h: await timed(`${base}/api/readings`, hub.proc.pid),
+        p: await timed(`http://127.0.0.1:${peer.port}/`, peer.proc.pid),
+        n: await timed(`http://127.0.0.1:${nodePeer.port}/`, nodePeer.proc.pid),
       });
     }
     const med = (pick: (r: { h: Load; p: Load; n: Load }) => number) => median(runs.map(pick));
-    const h = { rps: med((r) => r.h.rps), p99: med((r) => r.h.p99), errors: med((r) => r.h.errors) };
-    const p = { rps: med((r) => r.p.rps), p99: med((r) => r.p.p99), errors: med((r) => r.p.errors) };
-    const n = { rps: med((r) => r.n.rps) };
+    const h = {
+      rps: med((r) => r.h.rps),
+      p99: med((r) => r.h.p99),
+      errors: med((r) => r.h.errors),
+      cpuUs: med((r) => r.h.cpuUs!),
+    };
+    const p = {
+      rps: med((r) => r.p.rps),
+      p99: med((r) => r.p.p99),
+      errors: med((r) => r.p.errors),
+      cpuUs: med((r) => r.p.cpuUs!),
+    };
+    const n = { rps: med((r) => r.n.rps), cpuUs: med((r) => r.n.cpuUs!) };
     const ratios = spread(runs.map((r) => r.h.rps / r.p.rps));
     const note = `${
       JSON.parse(body).readings.length
@@ -179,6 +201,15 @@ async function readingsThroughput(): Promise<BenchRow[]> {
         peer: "bare node:http on Deno, same bytes",
         peerValue: n.rps,
         ratio: h.rps / n.rps,
+      },
+      {
+        name: "/api/readings server CPU per request (50 conns)",
+        value: h.cpuUs,
+        unit: "µs",
+        peer: "bare Deno.serve, same bytes",
+        peerValue: p.cpuUs,
+        ratio: h.cpuUs / p.cpuUs,
+        spread: `bare node:http ${n.cpuUs.toFixed(0)} µs`,
       },
       {
         name: "/api/readings p99 (50 conns)",
@@ -360,7 +391,7 @@ async function feedLatency(
     "100000",
     "--feed-batch-ms",
     String(FEED_WINDOW_MS),
-  ]);
+  ], HUB_FLAGS);
   let h: FeedResult;
   try {
     h = await measureFeed(hub, clients, rate, seconds);
