@@ -9,8 +9,9 @@
  *
  * Deadlines are timestamps checked by one sweep timer (every 1/8 of the shortest limit), not a
  * timer per request, and idleness is seen by the sweep as byte counters that stopped moving, not
- * by a socket timer that every read and write re-arms: the hot path costs a field write, and a
- * cut comes at most 1/8 of the limit late.
+ * by a socket timer that every read and write re-arms; the sweep also sees a response finish
+ * (`writableFinished`) and starts the header timeout then. The hot path costs a few field writes,
+ * and a cut comes at most 1/8 of the limit late.
  *
  * @module
  */
@@ -43,6 +44,8 @@ interface Tracked {
   /** bytesRead + bytesWritten at the last sweep that saw them change, and when. */
   bytes: number;
   movedAt: number;
+  /** The response in flight; once it has finished the sweep starts the header timeout. */
+  res: ServerResponse | null;
 }
 
 /** Bytes a socket has moved, or null where the runtime does not count them. */
@@ -71,6 +74,12 @@ export function guardConnections(server: Server, limits: NetLimits = {}): NetGua
   const sweep = () => {
     const now = performance.now();
     for (const [sock, t] of tracked) {
+      if (t.res?.writableFinished) {
+        // Finished since the last sweep: the next request's headers are due from now.
+        t.res = null;
+        t.deadline = now + headerMs;
+        t.kind = "headerTimeouts";
+      }
       if (t.deadline <= now) {
         stats[t.kind]++;
         tracked.delete(sock);
@@ -96,6 +105,7 @@ export function guardConnections(server: Server, limits: NetLimits = {}): NetGua
     tracked.set(sock, {
       deadline: Infinity,
       kind: "headerTimeouts",
+      res: null,
       bytes: bytes ?? NaN,
       movedAt: performance.now(),
     });
@@ -151,9 +161,11 @@ export function guardConnections(server: Server, limits: NetLimits = {}): NetGua
     tls.once("close", () => disarm(tls));
   });
   server.on("request", (req: IncomingMessage, res: ServerResponse) => {
-    const sock = req.socket as Socket;
-    arm(sock, requestMs, "requestTimeouts");
-    res.once("finish", () => arm(sock, headerMs, "headerTimeouts"));
+    const t = tracked.get(req.socket as Socket);
+    if (!t) return;
+    t.deadline = performance.now() + requestMs;
+    t.kind = "requestTimeouts";
+    t.res = res;
   });
   server.on("upgrade", (req: IncomingMessage) => {
     const sock = req.socket as Socket;
