@@ -16,6 +16,7 @@ const MODULES = [
   "shm",
   "scheduler",
   "hub",
+  "semi_space",
   "mqtt",
   "history",
   "failover",

@@ -10,6 +10,7 @@
 import { startService, waitFor } from "../tests/e2e/_helpers.ts";
 import { pidOf, treeRssMb } from "../tests/_proc.ts";
 import type { BenchRow } from "./row.ts";
+import { taskV8Flags } from "../tests/_task_flags.ts";
 
 /** The hub refuses anonymous reads: the bench reads with the configured token. */
 const AUTH = { authorization: "Bearer bench-token" };
@@ -18,7 +19,8 @@ const WASM_HOST_MB = 300;
 const SPEEDUP = 20;
 const HOUR_CYCLES = 3600 / 2;
 
-function toml(dir: string): string {
+/** The memory bench config: sim HAL, five plugins, every cadence 20× faster. */
+export function toml(dir: string): string {
   const cad = (s: number) => s / SPEEDUP;
   return `
 [polling]
@@ -50,11 +52,11 @@ cadence_seconds = ${cad(10)}
 /** RSS rows: after warm-up and after an hour-equivalent of cycles. */
 export async function benchMemory(): Promise<BenchRow[]> {
   const dir = await Deno.makeTempDir({ prefix: "harvester-bench-mem-" });
-  // The same flags as `deno task start` (deno.json): a 1 MB young generation saves ~20 MB resident.
+  // The same V8 flags as `deno task start` (deno.json; the young generation is chosen in bench/README.md).
   const svc = await startService({
     name: "bench-memory",
     toml: toml(dir),
-    denoFlags: ["--v8-flags=--max-semi-space-size=1"],
+    denoFlags: taskV8Flags("start"),
   });
   try {
     const pid = pidOf(`--port\u0000${svc.port}\u0000`);

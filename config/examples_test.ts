@@ -139,3 +139,14 @@ Deno.test("config/harvester-broker.service allows exactly the bus device groups"
   const hub = await Deno.readTextFile(`${dir}harvester-hub.service`);
   assert.doesNotMatch(hub, /^DeviceAllow=/m, "the hub never opens a bus");
 });
+
+for (const mode of ["broker", "hub"] as const) {
+  Deno.test(`config/harvester-${mode}.service runs with the V8 flags of \`deno task ${mode}\``, async () => {
+    const unit = await Deno.readTextFile(`${dir}harvester-${mode}.service`);
+    const exec = unit.split("\n").find((l) => l.startsWith("ExecStart="));
+    assert.ok(exec, "the unit has an ExecStart= line");
+    const denoJson = JSON.parse(await Deno.readTextFile(`${dir}../deno.json`));
+    const flagsOf = (cmd: string) => cmd.split(/\s+/).find((a) => a.startsWith("--v8-flags="));
+    assert.equal(flagsOf(exec), flagsOf(denoJson.tasks[mode]));
+  });
+}

@@ -427,6 +427,91 @@ Deno.test("DNS rebinding: a foreign Host is refused for HTTP and for the engine.
   }
 });
 
+Deno.test("after a keep-alive answer, the next request's headers are due within the header timeout", async () => {
+  const h = await startAuthHub({
+    publicRead: true,
+    net: { headerTimeoutMs: 500, requestTimeoutMs: 30_000, idleTimeoutMs: 30_000 },
+  });
+  try {
+    const conn = await Deno.connect({ hostname: "127.0.0.1", port: h.server.port });
+    await conn.write(new TextEncoder().encode("GET /health HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n"));
+    const buf = new Uint8Array(64 * 1024);
+    const n = await conn.read(buf);
+    assert.match(new TextDecoder().decode(buf.subarray(0, n ?? 0)), /^HTTP\/1\.1 200/);
+    const t0 = performance.now();
+    const closedAt = await new Promise<number>((resolve) => {
+      (async () => {
+        try {
+          while ((await conn.read(buf)) !== null) { /* drain the rest of the answer */ }
+        } catch {
+          // reset by the server
+        }
+        resolve(performance.now() - t0);
+      })();
+      setTimeout(() => resolve(-1), 10_000);
+    });
+    try {
+      conn.close();
+    } catch {
+      // closed
+    }
+    assert.ok(
+      closedAt >= 0 && closedAt < 8000,
+      `silent keep-alive client cut after ${closedAt.toFixed(0)} ms`,
+    );
+    assert.equal(h.server.net.headerTimeouts, 1);
+    assert.equal(h.server.net.requestTimeouts, 0);
+  } finally {
+    await h.close();
+  }
+});
+
+Deno.test("a connection that goes silent mid-request is cut after the idle timeout", async () => {
+  const h = await startAuthHub({
+    publicRead: true,
+    net: { idleTimeoutMs: 400, headerTimeoutMs: 20_000, requestTimeoutMs: 20_000 },
+  });
+  try {
+    const conn = await Deno.connect({ hostname: "127.0.0.1", port: h.server.port });
+    const t0 = performance.now();
+    await conn.write(new TextEncoder().encode("GET / HTTP/1.1\r\nHost: 127.0.0.1\r\n"));
+    const closedAt = await new Promise<number>((resolve) => {
+      const buf = new Uint8Array(1024);
+      (async () => {
+        try {
+          while ((await conn.read(buf)) !== null) { /* drain */ }
+        } catch {
+          // reset by the server
+        }
+        resolve(performance.now() - t0);
+      })();
+      setTimeout(() => resolve(-1), 10_000);
+    });
+    try {
+      conn.close();
+    } catch {
+      // closed
+    }
+    assert.ok(closedAt >= 300 && closedAt < 8000, `silent client cut after ${closedAt.toFixed(0)} ms`);
+    assert.equal(h.server.net.headerTimeouts, 0, "cut as idle, not by the header timeout");
+    // A client that keeps talking is not idle: a keep-alive request every 150 ms for 1 s.
+    const live = await Deno.connect({ hostname: "127.0.0.1", port: h.server.port });
+    try {
+      const buf = new Uint8Array(64 * 1024);
+      for (let i = 0; i < 7; i++) {
+        await live.write(new TextEncoder().encode("GET /health HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n"));
+        const n = await live.read(buf);
+        assert.ok(n !== null && n > 0, `request ${i} answered on the same connection`);
+        await new Promise((r) => setTimeout(r, 150));
+      }
+    } finally {
+      live.close();
+    }
+  } finally {
+    await h.close();
+  }
+});
+
 Deno.test("slow headers are cut after the header timeout; one client holds at most its connection cap", async () => {
   const h = await startAuthHub({ publicRead: true, net: { headerTimeoutMs: 600, maxPerClient: 4 } });
   try {

@@ -7,6 +7,7 @@
  * @module
  */
 import assert from "node:assert/strict";
+import { taskV8Flags } from "./_task_flags.ts";
 import { pidOf, rssMb } from "./_proc.ts";
 import { type Service, startService, waitFor } from "./e2e/_helpers.ts";
 import { serviceToml } from "./_toml.ts";
@@ -196,7 +197,7 @@ Deno.test({
     // machine lets garbage pile up to its default heap size before collecting (measured +100 MB
     // of plateau here); with it, what remains is what the hub holds, and a leak shows as growth,
     // then as an out-of-memory crash.
-    const flags = ["--v8-flags=--max-semi-space-size=1,--max-old-space-size=256"];
+    const flags = taskV8Flags("hub");
     const svc = await startService({ name: "ingest-rss", mode: "hub", toml: toml(dir), denoFlags: flags });
     try {
       const pid = pidOf(`--port\u0000${svc.port}\u0000`);

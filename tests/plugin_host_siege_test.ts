@@ -8,6 +8,7 @@
  * @module
  */
 import assert from "node:assert/strict";
+import { taskV8Flags } from "./_task_flags.ts";
 import { join } from "node:path";
 import { pidOf, rssMb, tree } from "./_proc.ts";
 import { ROOT, type Service, startService, waitFor } from "./e2e/_helpers.ts";
@@ -31,7 +32,7 @@ const FRESH_MS = 25_000;
 /** How far a sandbox may overshoot between two watchdog samples. */
 const SAMPLE_SLACK_MB = 160;
 /** The V8 flags `deno task start` runs the service with (deno.json). */
-const TASK_FLAGS = ["--v8-flags=--max-semi-space-size=1,--max-old-space-size=256"];
+const TASK_FLAGS = taskV8Flags("start");
 
 function toml(dir: string, node: string, extra = ""): string {
   return serviceToml(node, `${dir}/state`, {

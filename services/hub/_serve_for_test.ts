@@ -4,7 +4,7 @@
  * answers every command. Prints `ready <port>` when listening.
  *
  *     deno run --allow-all services/hub/_serve_for_test.ts --port 8080 --spoke pi4=pi4-token --write w [--bench]
- *       [--feed-token t] [--public-read]
+ *       [--feed-token t] [--public-read] [--feed-batch-ms 20]
 
  * `--write` is a token with scopes read + act, `--feed-token` one with read.
  *
@@ -55,6 +55,7 @@ const hub = createHub({
   },
   pushIntervalSeconds: Number(arg("interval") ?? 1),
   feedMaxPending: arg("max-pending") ? Number(arg("max-pending")) : undefined,
+  feedBatchMs: arg("feed-batch-ms") ? Number(arg("feed-batch-ms")) : undefined,
   metrics: () => ({ emitter: events.emitter.stats() }),
 });
 

@@ -8,7 +8,6 @@
 import { Hono } from "hono";
 import { cors } from "hono/cors";
 import { createMiddleware } from "hono/factory";
-import { secureHeaders } from "hono/secure-headers";
 import type { Command } from "../link/mod.ts";
 import type { Snapshot } from "../shm/snapshot.ts";
 import type { HubCore } from "./core.ts";
@@ -31,6 +30,7 @@ import {
   reloadBody,
 } from "./schemas.ts";
 import { serveAsset, serveIndex } from "./static.ts";
+import { securityHeaders } from "./security_headers.ts";
 import { registerHistory } from "./history_api.ts";
 import { admitSnapshot } from "./ingest.ts";
 import { eventsRoute } from "./events_route.ts";
@@ -48,24 +48,7 @@ export function createApp(core: HubCore, hosts: HostAllowlist): Hono {
   app.onError((err, c) => onError(err, c, o.log));
   app.notFound((c) => c.json({ error: `Cannot ${c.req.method} ${c.req.path}: no such route` }, 404));
   app.use("*", timeRequests(core.metrics));
-  app.use(
-    "*",
-    secureHeaders({
-      contentSecurityPolicy: {
-        defaultSrc: ["'self'"],
-        scriptSrc: ["'self'"],
-        styleSrc: ["'self'"],
-        imgSrc: ["'self'", "data:"],
-        connectSrc: ["'self'"],
-        fontSrc: ["'self'"],
-        objectSrc: ["'none'"],
-        baseUri: ["'self'"],
-        frameAncestors: ["'none'"],
-        formAction: ["'self'"],
-      },
-      crossOriginEmbedderPolicy: false,
-    }),
-  );
+  app.use("*", securityHeaders());
   if (origins.length) {
     app.use(
       "*",

@@ -77,6 +77,8 @@ export interface HubOptions {
   spokeCommandTimeoutMs?: number;
   /** Live feed: packets one client may have pending before it is dropped. Default 2000. */
   feedMaxPending?: number;
+  /** Live-feed window for batch clients (`auth.batch: true`) in ms. Default 20. */
+  feedBatchMs?: number;
   /** The recorder behind `/api/history` and MCP `get_history` (absent: history from the event log). */
   history?: HistoryStore;
   /** Where the hub's own faults are written (one line each); default stderr. */

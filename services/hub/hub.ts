@@ -6,7 +6,12 @@
  *
  * @module
  */
-import { createServer, type IncomingMessage, type Server as HttpServer } from "node:http";
+import {
+  createServer,
+  type IncomingMessage,
+  type Server as HttpServer,
+  type ServerResponse,
+} from "node:http";
 import { createServer as createHttpsServer } from "node:https";
 import { getRequestListener } from "@hono/node-server";
 import type { Hono } from "hono";
@@ -16,6 +21,7 @@ import { HostAllowlist, hostPart } from "./auth/host_check.ts";
 import { guardConnections, type NetGuardStats } from "./auth/net_guard.ts";
 import { createCore, type HubCore, type HubOptions } from "./core.ts";
 import { LiveFeed } from "./live_feed.ts";
+import { readingsFastPath } from "./readings_fast.ts";
 import type { NodeRegistry } from "./registry.ts";
 
 /** A listening hub. */
@@ -83,6 +89,7 @@ export function createHub(options: HubOptions): Hub {
     }),
   ]);
   const app = createApp(core, allowed);
+  const readings = readingsFastPath(core, allowed);
   const servers = new Set<HubServer>();
   const access = core.access;
   const log = options.access?.log ?? ((line: string) => console.error(line));
@@ -124,7 +131,10 @@ export function createHub(options: HubOptions): Hub {
       );
     }
     const tls = options.access?.tls;
-    const listener = getRequestListener(app.fetch);
+    const viaHono = getRequestListener(app.fetch);
+    const listener = (req: IncomingMessage, res: ServerResponse) => {
+      if (!readings(req, res)) void viaHono(req, res);
+    };
     const http: HttpServer = tls
       ? createHttpsServer({ cert: tls.cert, key: tls.key }, listener) as unknown as HttpServer
       : createServer(listener);
@@ -136,6 +146,7 @@ export function createHub(options: HubOptions): Hub {
       allowRequest: engineCheck,
       corsOrigins: options.corsOrigins,
       maxPending: options.feedMaxPending,
+      batchMs: options.feedBatchMs,
       onLagging: () =>
         core.metrics.inc("harvester_live_lagging_drops_total", "Live-feed clients dropped for lagging."),
     });

@@ -9,7 +9,10 @@
  * is sent `lagging` and is disconnected once that is flushed (or after a grace period).
  *
  * Wire protocol (server → client): `event` EventEnvelope · `replayed` `{count}` · `subscribed`
- * `{types}` · `feed_error` `{error, field, problem}` · `lagging` `{pending, limit}`.
+ * `{types}` · `feed_error` `{error, field, problem}` · `lagging` `{pending, limit}`. A client that
+ * sends `auth.batch: true` at the handshake gets `events` EventEnvelope[] instead of `event`: the
+ * events of a short window (`batchMs`, default 20 ms, see feed_batch.ts) in one packet, and its catch-up and
+ * replays as one packet each (see feed_batch.ts).
  *
  * @module
  */
@@ -17,6 +20,7 @@ import type { IncomingMessage, Server as HttpServer } from "node:http";
 import { Server, type Socket } from "socket.io";
 import type { EventEnvelope, EventLog } from "../events/event.ts";
 import { boundRecoveryBuffer } from "./feed_recovery.ts";
+import { type BatchFilter, FeedBatcher, parseBatchRoom } from "./feed_batch.ts";
 
 /** What a feed client may see. */
 export type FeedLevel = "public" | "read" | "admin";
@@ -62,6 +66,8 @@ export interface LiveFeedOptions {
   lagGraceMs?: number;
   /** Origins allowed for cross-origin browser clients (none by default). */
   corsOrigins?: string[];
+  /** Window in which events for batch clients (`auth.batch: true`) are coalesced. Default 20 ms. */
+  batchMs?: number;
   /** Called when a client is dropped for lagging (for metrics). */
   onLagging?: (id: string, pending: number) => void;
 }
@@ -70,9 +76,13 @@ interface ClientState {
   types: string[];
   lagging: boolean;
   level: FeedLevel;
+  /** Opted in to `events` packets. */
+  batch: boolean;
 }
 
 const ALL = "feed:all";
+/** How long socket.io keeps a disconnected session for recovery. */
+const RECOVERY_MS = 2 * 60_000;
 const room = (prefix: string) => `feed:type:${prefix}`;
 
 const LEVEL_ROOMS: Record<FeedLevel, string> = { public: "lvl:public", read: "lvl:read", admin: "lvl:admin" };
@@ -87,10 +97,22 @@ function credentialOf(socket: Socket): FeedCredential {
   return { token: m ? m[1] : null, cookie };
 }
 
+/** Whether the handshake asked for `events` packets (`auth.batch: true`). */
+function wantsBatch(socket: Socket): boolean {
+  return (socket.handshake.auth as Record<string, unknown> | undefined)?.batch === true;
+}
+
+/** Whether a client with filter `f` receives `e`. */
+function batchMatches(f: BatchFilter, e: EventEnvelope): boolean {
+  return visibleTo(f.level as FeedLevel, e.type) &&
+    (f.types.length === 0 || f.types.some((t) => e.type.startsWith(t)));
+}
+
 /** The socket.io side of the hub. */
 export class LiveFeed {
   readonly io: Server;
   #opts: Required<Omit<LiveFeedOptions, "onLagging" | "corsOrigins" | "allowRequest">> & LiveFeedOptions;
+  #batcher: FeedBatcher;
   #unsubscribe: () => void;
   /** Live prefixes and how many clients hold each. */
   #prefixes = new Map<string, number>();
@@ -106,6 +128,7 @@ export class LiveFeed {
       replayMaxBytes: options.replayMaxBytes ?? 1024 * 1024,
       maxPending: options.maxPending ?? 2000,
       lagGraceMs: options.lagGraceMs ?? 2000,
+      batchMs: options.batchMs ?? 20,
     };
     this.io = new Server(server, {
       serveClient: false,
@@ -115,7 +138,7 @@ export class LiveFeed {
         cb(why, why === null);
       },
       // Middleware must run on recovery too, or a revoked token would keep a recovered session.
-      connectionStateRecovery: { maxDisconnectionDuration: 2 * 60_000, skipMiddlewares: false },
+      connectionStateRecovery: { maxDisconnectionDuration: RECOVERY_MS, skipMiddlewares: false },
     });
     // socket.io keeps every packet for recovery with no bound: bound it in bytes and count, and
     // keep only a few while no disconnected session waits.
@@ -128,6 +151,7 @@ export class LiveFeed {
       socket.data.level = r.level;
       next();
     });
+    this.#batcher = new FeedBatcher(this.io, this.#opts.batchMs, batchMatches, RECOVERY_MS);
     this.io.on("connection", (socket) => this.#onConnection(socket));
     this.#unsubscribe = options.events.subscribe((e) => this.#broadcast(e));
   }
@@ -144,28 +168,45 @@ export class LiveFeed {
 
   async #onConnection(socket: Socket): Promise<void> {
     const level = socket.data.level as FeedLevel;
-    const state: ClientState = { types: [], lagging: false, level };
+    const state: ClientState = { types: [], lagging: false, level, batch: wantsBatch(socket) };
     this.#state.set(socket.id, state);
     for (const r of Object.values(LEVEL_ROOMS)) socket.leave(r);
     socket.join(LEVEL_ROOMS[level]);
     if (socket.recovered) {
       // Rooms are restored by socket.io; rebuild our bookkeeping from them.
-      state.types = [...socket.rooms].filter((r) => r.startsWith("feed:type:")).map((r) => r.slice(10));
-      for (const t of state.types) this.#prefixes.set(t, (this.#prefixes.get(t) ?? 0) + 1);
+      const legacy = [...socket.rooms].filter((r) => r.startsWith("feed:type:")).map((r) => r.slice(10));
+      const batched = [...socket.rooms].map(parseBatchRoom).find((f) => f !== null);
+      for (const r of [...socket.rooms]) if (parseBatchRoom(r)) socket.leave(r);
+      state.types = batched?.types ?? legacy;
+      if (state.batch) {
+        for (const t of legacy) socket.leave(room(t));
+        socket.leave(ALL);
+        this.#batcher.join(socket, { level, types: state.types });
+      } else {
+        for (const t of state.types) this.#prefixes.set(t, (this.#prefixes.get(t) ?? 0) + 1);
+        if (batched) this.#setTypes(socket, state, state.types, true);
+        if (state.types.length === 0) socket.join(ALL);
+      }
+    } else if (state.batch) {
+      this.#batcher.join(socket, { level, types: [] });
     } else {
       socket.join(ALL);
     }
+    socket.on("disconnecting", () => {
+      if (state.batch) this.#batcher.disconnecting(socket);
+    });
     socket.on("disconnect", () => {
-      this.#setTypes(socket, state, []);
+      if (!state.batch) this.#setTypes(socket, state, []);
       this.#state.delete(socket.id);
     });
     socket.on("subscribe", (msg: unknown, ack?: unknown) => this.#onSubscribe(socket, state, msg, ack));
     socket.on("replay", (msg: unknown, ack?: unknown) => this.#onReplay(socket, msg, ack));
     if (!socket.recovered) {
       try {
-        for (const e of await this.#opts.events.latest(this.#opts.catchUp)) {
-          if (visibleTo(level, e.type)) socket.emit("event", e);
-        }
+        const visible = (await this.#opts.events.latest(this.#opts.catchUp)).filter((e) =>
+          visibleTo(level, e.type)
+        );
+        this.#send(socket, state, visible);
       } catch (e) {
         socket.emit("feed_error", {
           error: `Cannot send catch-up events: ${(e as Error).message}`,
@@ -176,7 +217,28 @@ export class LiveFeed {
     }
   }
 
-  #setTypes(socket: Socket, state: ClientState, types: string[]): void {
+  /** Send `events` to one client: one `events` packet (batch) or one `event` each. */
+  #send(socket: Socket, state: ClientState | undefined, events: EventEnvelope[]): void {
+    if (state?.batch) {
+      if (events.length) socket.emit("events", events);
+    } else {
+      for (const e of events) socket.emit("event", e);
+    }
+  }
+
+  /** A client's type prefixes: rooms for legacy clients, the batch room's filter for batch ones. */
+  #setTypes(socket: Socket, state: ClientState, types: string[], bookkept = false): void {
+    if (state.batch) {
+      state.types = types;
+      if (state.lagging) this.#batcher.leave(socket);
+      else this.#batcher.join(socket, { level: state.level, types });
+      return;
+    }
+    if (bookkept) {
+      // Counted already (a recovered session): only the rooms are missing.
+      for (const t of types) socket.join(room(t));
+      return;
+    }
     for (const t of state.types) {
       socket.leave(room(t));
       const n = (this.#prefixes.get(t) ?? 1) - 1;
@@ -213,8 +275,10 @@ export class LiveFeed {
     const unique = [...new Set(types as string[])].filter((t) => t !== "");
     if (state.lagging) return;
     this.#setTypes(socket, state, unique);
-    if (unique.length === 0) socket.join(ALL);
-    else socket.leave(ALL);
+    if (!state.batch) {
+      if (unique.length === 0) socket.join(ALL);
+      else socket.leave(ALL);
+    }
     if (typeof ack === "function") ack({ ok: true, types: unique });
     socket.emit("subscribed", { types: unique });
   }
@@ -268,7 +332,7 @@ export class LiveFeed {
       first--;
     }
     const wanted = matching.slice(first);
-    for (const e of wanted) socket.emit("event", e);
+    this.#send(socket, state, wanted);
     const truncated = wanted.length < matching.length;
     if (typeof ack === "function") ack({ ok: true, count: wanted.length, truncated });
     socket.emit("replayed", { count: wanted.length, truncated });
@@ -280,6 +344,7 @@ export class LiveFeed {
     for (const p of this.#prefixes.keys()) if (e.type.startsWith(p)) rooms.push(room(p));
     const hidden = (Object.keys(LEVEL_ROOMS) as FeedLevel[]).filter((l) => !visibleTo(l, e.type));
     this.io.to(rooms).except(hidden.map((l) => LEVEL_ROOMS[l])).emit("event", e);
+    this.#batcher.add(e);
   }
 
   /**
@@ -309,6 +374,7 @@ export class LiveFeed {
         socket.join(LEVEL_ROOMS[r.level]);
         state.level = r.level;
         socket.data.level = r.level;
+        if (state.batch && !state.lagging) this.#batcher.join(socket, { level: r.level, types: state.types });
       }
     }
     return dropped;
@@ -341,6 +407,7 @@ export class LiveFeed {
   /** Disconnect everyone and stop following the event log. */
   async close(): Promise<void> {
     this.#unsubscribe();
+    this.#batcher.close();
     for (const t of this.#timers) clearTimeout(t);
     this.#timers.clear();
     await new Promise<void>((resolve) => this.io.close(() => resolve()));

@@ -58,7 +58,7 @@ interface Entry {
 export class NodeRegistry {
   #nodes = new Map<string, Entry>();
   #version = 0;
-  #readingsCache: { key: string; json: string } | null = null;
+  #readingsCache: { key: string; json: string; bytes: Uint8Array | null } | null = null;
   #opts: Required<Omit<NodeRegistryOptions, "clock">> & { clock: Clock };
   #mono: () => number;
 
@@ -237,9 +237,19 @@ export class NodeRegistry {
   readingsJson(): string {
     const key = `${this.#version}|${this.ids().map((id) => this.#statusNow(this.#nodes.get(id)!)).join(",")}`;
     if (this.#readingsCache?.key !== key) {
-      this.#readingsCache = { key, json: JSON.stringify(this.readings()) };
+      this.#readingsCache = { key, json: JSON.stringify(this.readings()), bytes: null };
     }
     return this.#readingsCache.json;
+  }
+
+  /**
+   * {@link readingsJson} as UTF-8, encoded once per change: the same array object is returned
+   * until the readings change, so callers may cache what they build from it by identity.
+   */
+  readingsBytes(): Uint8Array {
+    this.readingsJson();
+    const c = this.#readingsCache!;
+    return c.bytes ??= new TextEncoder().encode(c.json);
   }
 
   /** Plugins of every node. */

@@ -45,12 +45,18 @@ export class HostAllowlist {
     for (const n of names) if (n && n !== "0.0.0.0" && n !== "::") this.#names.add(hostPart(n));
   }
 
+  /** The last allowed `Host` value: every request of a client repeats it. */
+  #lastAllowed: string | null = null;
+
   /** Whether a `Host` header value names this hub (`*.localhost` counts as loopback). */
   allows(host: string | null | undefined): boolean {
     if (this.#any) return true;
     if (!host) return false;
+    if (host === this.#lastAllowed) return true;
     const h = hostPart(host);
-    return this.#names.has(h) || h.endsWith(".localhost") || /^127\.\d+\.\d+\.\d+$/.test(h);
+    const ok = this.#names.has(h) || h.endsWith(".localhost") || /^127\.\d+\.\d+\.\d+$/.test(h);
+    if (ok) this.#lastAllowed = host;
+    return ok;
   }
 
   /** Names on the list (for messages). */

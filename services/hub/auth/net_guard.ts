@@ -7,6 +7,12 @@
  * leave the guard: socket.io's heartbeat watches them. Over TLS the raw socket's timer covers the
  * handshake and the TLS socket (what requests arrive on) takes over after it.
  *
+ * Deadlines are timestamps checked by one sweep timer (every 1/8 of the shortest limit), not a
+ * timer per request, and idleness is seen by the sweep as byte counters that stopped moving, not
+ * by a socket timer that every read and write re-arms; the sweep also sees a response finish
+ * (`writableFinished`) and starts the header timeout then. The hot path costs a few field writes,
+ * and a cut comes at most 1/8 of the limit late.
+ *
  * @module
  */
 import type { IncomingMessage, Server, ServerResponse } from "node:http";
@@ -32,7 +38,20 @@ export interface NetGuardStats {
 }
 
 interface Tracked {
-  timer: ReturnType<typeof setTimeout> | null;
+  /** `performance.now()` past which the socket is cut, or Infinity. */
+  deadline: number;
+  kind: "headerTimeouts" | "requestTimeouts";
+  /** bytesRead + bytesWritten at the last sweep that saw them change, and when. */
+  bytes: number;
+  movedAt: number;
+  /** The response in flight; once it has finished the sweep starts the header timeout. */
+  res: ServerResponse | null;
+}
+
+/** Bytes a socket has moved, or null where the runtime does not count them. */
+function bytesOf(sock: Socket): number | null {
+  const n = sock.bytesRead + sock.bytesWritten;
+  return Number.isFinite(n) ? n : null;
 }
 
 /**
@@ -47,23 +66,66 @@ export function guardConnections(server: Server, limits: NetLimits = {}): NetGua
   const cap = limits.maxPerClient ?? 32;
   const stats: NetGuardStats = { headerTimeouts: 0, requestTimeouts: 0, refusedOverCap: 0 };
   const perClient = new Map<string, number>();
-  const tracked = new WeakMap<Socket, Tracked>();
+  const tracked = new Map<Socket, Tracked>();
   const rawByPeer = new Map<string, Socket>();
+  const sweepMs = Math.max(10, Math.min(headerMs, requestMs, idleMs) / 8);
+  let sweeper: ReturnType<typeof setInterval> | null = null;
 
+  const sweep = () => {
+    const now = performance.now();
+    for (const [sock, t] of tracked) {
+      if (t.res?.writableFinished) {
+        // Finished since the last sweep: the next request's headers are due from now.
+        t.res = null;
+        t.deadline = now + headerMs;
+        t.kind = "headerTimeouts";
+      }
+      if (t.deadline <= now) {
+        stats[t.kind]++;
+        tracked.delete(sock);
+        sock.destroy();
+        continue;
+      }
+      const b = bytesOf(sock);
+      if (b !== t.bytes) {
+        t.bytes = b ?? NaN;
+        t.movedAt = now;
+      } else if (now - t.movedAt >= idleMs) {
+        tracked.delete(sock);
+        sock.destroy();
+      }
+    }
+    if (tracked.size === 0 && sweeper) {
+      clearInterval(sweeper);
+      sweeper = null;
+    }
+  };
+  const track = (sock: Socket) => {
+    const bytes = bytesOf(sock);
+    tracked.set(sock, {
+      deadline: Infinity,
+      kind: "headerTimeouts",
+      res: null,
+      bytes: bytes ?? NaN,
+      movedAt: performance.now(),
+    });
+    // A runtime without byte counters: the socket's own idle timer instead.
+    if (bytes === null) sock.setTimeout?.(idleMs, () => sock.destroy());
+    sweeper ??= setInterval(sweep, sweepMs);
+  };
   const arm = (sock: Socket, ms: number, kind: "headerTimeouts" | "requestTimeouts") => {
     const t = tracked.get(sock);
     if (!t) return;
-    if (t.timer) clearTimeout(t.timer);
-    t.timer = setTimeout(() => {
-      stats[kind]++;
-      sock.destroy();
-    }, ms);
+    t.deadline = performance.now() + ms;
+    t.kind = kind;
   };
   const disarm = (sock: Socket) => {
-    const t = tracked.get(sock);
-    if (t?.timer) clearTimeout(t.timer);
-    if (t) t.timer = null;
+    tracked.delete(sock);
   };
+  server.once("close", () => {
+    if (sweeper) clearInterval(sweeper);
+    sweeper = null;
+  });
 
   server.on("connection", (sock: Socket) => {
     const addr = sock.remoteAddress ?? "unknown";
@@ -74,11 +136,10 @@ export function guardConnections(server: Server, limits: NetLimits = {}): NetGua
       return;
     }
     perClient.set(addr, n);
-    tracked.set(sock, { timer: null });
+    track(sock);
     const peer = `${addr}|${sock.remotePort}`;
     rawByPeer.set(peer, sock);
     arm(sock, headerMs, "headerTimeouts");
-    sock.setTimeout?.(idleMs, () => sock.destroy());
     sock.once("close", () => {
       disarm(sock);
       if (rawByPeer.get(peer) === sock) rawByPeer.delete(peer);
@@ -95,20 +156,20 @@ export function guardConnections(server: Server, limits: NetLimits = {}): NetGua
       raw.setTimeout?.(0);
       tls.once("close", () => raw.destroy());
     }
-    tracked.set(tls, { timer: null });
+    track(tls);
     arm(tls, headerMs, "headerTimeouts");
-    tls.setTimeout?.(idleMs, () => tls.destroy());
     tls.once("close", () => disarm(tls));
   });
   server.on("request", (req: IncomingMessage, res: ServerResponse) => {
-    const sock = req.socket as Socket;
-    arm(sock, requestMs, "requestTimeouts");
-    res.once("finish", () => arm(sock, headerMs, "headerTimeouts"));
+    const t = tracked.get(req.socket as Socket);
+    if (!t) return;
+    t.deadline = performance.now() + requestMs;
+    t.kind = "requestTimeouts";
+    t.res = res;
   });
   server.on("upgrade", (req: IncomingMessage) => {
     const sock = req.socket as Socket;
     disarm(sock);
-    tracked.delete(sock);
     sock.setTimeout?.(0);
   });
   return stats;

@@ -191,7 +191,8 @@ async function load() {
 let socket = null;
 function connect() {
   // Same origin: the session cookie authenticates the handshake (no token in the page).
-  socket = io({ reconnectionDelayMax: 4000 });
+  // batch: the hub sends each short window's events as one `events` array (fewer writes).
+  socket = io({ reconnectionDelayMax: 4000, auth: { batch: true } });
   setConnection("connecting", "connecting…");
   socket.on("connect", () => {
     authRetries = 0;
@@ -199,6 +200,9 @@ function connect() {
     refresh().catch(() => {});
   });
   socket.on("event", (e) => onEvent(e));
+  socket.on("events", (list) => {
+    for (const e of Array.isArray(list) ? list : []) onEvent(e);
+  });
   socket.on("lagging", () => setConnection("connected", "live (falling behind; the hub will reconnect us)"));
   socket.on("feed_error", (e) => console.warn("live feed:", e?.error));
   socket.on("disconnect", (reason) => {
