@@ -8,9 +8,105 @@
  * @module
  */
 import { startService, waitFor } from "../tests/e2e/_helpers.ts";
-import { pidOf, treeRssMb } from "../tests/_proc.ts";
+import { pidOf, type ProcessMemory, treeMemory, treeRssMb } from "../tests/_proc.ts";
 import type { BenchRow } from "./row.ts";
 import { taskV8Flags } from "../tests/_task_flags.ts";
+
+/** Targets of issue 17 (PSS, shared pages counted once). */
+const START_TARGET_MB = 90;
+const SPOKE_TARGET_MB = 60;
+/** Seconds between samples of the sandbox during the compressed soak. */
+const SAMPLE_EVERY_S = 10;
+
+/** `main` for the service process, `sandbox` for a plugin sandbox child, else the program name. */
+function role(cmd: string[]): string {
+  if (cmd.some((a) => a.endsWith("sandbox_main.ts"))) return "sandbox";
+  if (cmd.some((a) => a.endsWith("main.ts"))) return "main";
+  return cmd[0]?.split("/").at(-1) ?? "?";
+}
+
+/** `main 52 + sandbox 30` (PSS, MiB) for a row's name. */
+function breakdown(ps: ProcessMemory[]): string {
+  return ps.map((p) => `${p.role} ${p.pssMb.toFixed(0)} (RSS ${p.rssMb.toFixed(0)})`).join(" + ");
+}
+
+const sum = (ps: ProcessMemory[]) => ps.reduce((a, p) => a + p.pssMb, 0);
+
+/** Least-squares slope of `ys` over `xs`. */
+function slope(xs: number[], ys: number[]): number {
+  const n = xs.length;
+  const mx = xs.reduce((a, b) => a + b, 0) / n;
+  const my = ys.reduce((a, b) => a + b, 0) / n;
+  let num = 0, den = 0;
+  for (let i = 0; i < n; i++) {
+    num += (xs[i] - mx) * (ys[i] - my);
+    den += (xs[i] - mx) ** 2;
+  }
+  return den === 0 ? 0 : num / den;
+}
+
+/** The sandbox's PSS and RSS sampled until `stop` resolves. */
+function sampleSandbox(pid: number, stop: Promise<unknown>) {
+  const t0 = performance.now();
+  const samples: { min: number; pss: number; rss: number }[] = [];
+  let done = false;
+  stop.finally(() => done = true);
+  const run = (async () => {
+    while (!done) {
+      const sb = treeMemory(pid, role).filter((p) => p.role === "sandbox");
+      if (sb.length > 0) {
+        samples.push({
+          min: (performance.now() - t0) / 60_000,
+          pss: sum(sb),
+          rss: sb.reduce((a, p) => a + p.rssMb, 0),
+        });
+      }
+      await new Promise((r) => setTimeout(r, SAMPLE_EVERY_S * 1000));
+    }
+  })();
+  return { samples, run };
+}
+
+/** PSS of a spoke (`main.ts broker`, the Pi Zero config of config/pizero.toml on the sim HAL). */
+async function spokeRow(): Promise<BenchRow> {
+  const dir = await Deno.makeTempDir({ prefix: "harvester-bench-spoke-" });
+  // config/pizero.toml with the sim HAL; the hub it pushes to is absent (readings are buffered).
+  const svc = await startService({
+    name: "bench-spoke",
+    mode: "broker",
+    waitHealth: false,
+    denoFlags: ["--v8-flags=--max-semi-space-size=1"],
+    toml: `[polling]\ninterval_seconds = 5\n[hal]\nbackend = "sim"\n[logging]\nlevel = "warn"\n` +
+      `[cluster]\nrole = "spoke"\nnode_id = "bench-pizero"\nhub_url = "http://127.0.0.1:9/push"\n` +
+      `token = "bench-pizero-token"\npush_interval_seconds = 10\nbuffer_max = 200\n` +
+      `[shm]\nbackend = "memory"\n[events]\nstream_maxlen = 1000\nbuffer_max = 500\nbatch_max = 50\n` +
+      `[state]\ndir = "${dir}"\n` +
+      `[plugins.bme680]\nenabled = true\ncadence_seconds = 6\nisolation = "shared"\nmemory_mb = 32\n` +
+      `[plugins.system-monitor]\nenabled = true\ncadence_seconds = 15\nisolation = "shared"\nmemory_mb = 16\n` +
+      `[plugins.dht22]\nenabled = false\n[plugins.oled]\nenabled = false\n[plugins.anima]\nenabled = false\n`,
+  });
+  try {
+    const pid = pidOf("harvester-bench-spoke-");
+    await waitFor(
+      "the spoke's sandbox",
+      () => treeMemory(pid, role).some((p) => p.role === "sandbox"),
+      60_000,
+    );
+    await new Promise((r) => setTimeout(r, 30_000)); // a few polls of both plugins
+    const ps = treeMemory(pid, role);
+    return {
+      name: `PSS spoke (broker + bme680 + system-monitor, pizero config): ${breakdown(ps)}`,
+      value: sum(ps),
+      unit: "MB",
+      peer: "target",
+      peerValue: SPOKE_TARGET_MB,
+      ratio: sum(ps) / SPOKE_TARGET_MB,
+    };
+  } finally {
+    await svc.stop();
+    await Deno.remove(dir, { recursive: true }).catch(() => {});
+  }
+}
 
 /** The hub refuses anonymous reads: the bench reads with the configured token. */
 const AUTH = { authorization: "Bearer bench-token" };
@@ -28,7 +124,7 @@ interval_seconds = ${cad(2)}
 [hal]
 backend = "sim"
 [cluster]
-node_id = "bench"
+node_id = "bench-mem-${Deno.pid}"
 [shm]
 backend = "memory"
 [hub]
@@ -58,6 +154,7 @@ export async function benchMemory(): Promise<BenchRow[]> {
     toml: toml(dir),
     denoFlags: taskV8Flags("start"),
   });
+  let endSoak = () => {};
   try {
     const pid = pidOf(`--port\u0000${svc.port}\u0000`);
     const cycle = async () => {
@@ -71,6 +168,8 @@ export async function benchMemory(): Promise<BenchRow[]> {
       return m ? Number(m[1]) / 1048576 : NaN;
     };
     await waitFor("warm-up: 100 cycles", async () => (await cycle()) >= 100, 60_000);
+    const warmPss = treeMemory(pid, role);
+    const soak = sampleSandbox(pid, new Promise<void>((r) => endSoak = r));
     const warm = treeRssMb(pid);
     const warmHeap = await heapMb();
     await waitFor(`${HOUR_CYCLES} cycles`, async () => (await cycle()) >= HOUR_CYCLES, 300_000);
@@ -80,9 +179,36 @@ export async function benchMemory(): Promise<BenchRow[]> {
     await waitFor(`${2 * HOUR_CYCLES} cycles`, async () => (await cycle()) >= 2 * HOUR_CYCLES, 300_000);
     const twoHours = treeRssMb(pid);
     const twoHoursHeap = await heapMb();
+    endSoak();
+    await soak.run;
+    const xs = soak.samples.map((x) => x.min);
+    const minutes = xs.at(-1) ?? 0;
+    const first = soak.samples[0], last = soak.samples.at(-1);
     const { plugins } = await (await fetch(`${svc.url}/api/plugins`, { headers: AUTH })).json();
     const running = plugins.filter((p: { status: string }) => p.status === "running").length;
+    const spoke = await spokeRow();
     return [
+      {
+        name: `PSS broker+hub+${running} plugins after warm-up: ${breakdown(warmPss)}`,
+        value: sum(warmPss),
+        unit: "MB",
+        peer: "target",
+        peerValue: START_TARGET_MB,
+        ratio: sum(warmPss) / START_TARGET_MB,
+      },
+      spoke,
+      {
+        name: `sandbox RSS slope over a ${
+          minutes.toFixed(1)
+        } min soak (2 hour-equivalents of cycles at 20×; not the 35 min soak), per minute`,
+        value: slope(xs, soak.samples.map((x) => x.rss)),
+        unit: "MB/min",
+        peer: "PSS slope",
+        peerValue: slope(xs, soak.samples.map((x) => x.pss)),
+        spread: `RSS ${first?.rss.toFixed(1)} → ${last?.rss.toFixed(1)}, PSS ${first?.pss.toFixed(1)} → ${
+          last?.pss.toFixed(1)
+        } MB, ${soak.samples.length} samples`,
+      },
       {
         name: `RSS broker+hub+${running} plugins after warm-up (main ${warm.main.toFixed(0)} + sandbox ${
           warm.children.toFixed(0)
@@ -124,6 +250,7 @@ export async function benchMemory(): Promise<BenchRow[]> {
       },
     ];
   } finally {
+    endSoak();
     await svc.stop();
     await Deno.remove(dir, { recursive: true }).catch(() => {});
   }

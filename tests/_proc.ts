@@ -54,3 +54,34 @@ export function treeRssMb(pid: number): { total: number; main: number; children:
   }, 0);
   return { total, main, children: total - main };
 }
+
+/**
+ * Proportional set size of one process in MiB, from `/proc/<pid>/smaps_rollup`: every page
+ * shared with other processes (the deno binary, libraries) is divided among them, so the PSS of
+ * a service's processes add up to what the service costs the machine.
+ */
+export function pssMb(pid: number): number {
+  const m = Deno.readTextFileSync(`/proc/${pid}/smaps_rollup`).match(/^Pss:\s+(\d+) kB/m);
+  if (!m) throw new Error(`Cannot read the PSS of process ${pid}: no Pss line in /proc/${pid}/smaps_rollup`);
+  return Number(m[1]) / 1024;
+}
+
+/** One process of a tree: its pid, what it runs (from its command line) and its PSS and RSS in MiB. */
+export interface ProcessMemory {
+  pid: number;
+  role: string;
+  pssMb: number;
+  rssMb: number;
+}
+
+/** PSS and RSS of `pid` and each of its descendants (processes that exit meanwhile are left out). */
+export function treeMemory(pid: number, role: (cmdline: string[]) => string): ProcessMemory[] {
+  const out: ProcessMemory[] = [];
+  for (const p of tree(pid)) {
+    try {
+      const cmd = Deno.readTextFileSync(`/proc/${p}/cmdline`).split("\0").filter(Boolean);
+      out.push({ pid: p, role: role(cmd), pssMb: pssMb(p), rssMb: rssMb(p) });
+    } catch { /* exited */ }
+  }
+  return out;
+}

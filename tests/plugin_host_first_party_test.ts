@@ -55,6 +55,18 @@ Deno.test("the five first-party plugins load and poll in one shared sandbox", as
     assert.ok(Array.isArray(await host.poll("dht22")));
     assert.ok(Array.isArray(await host.poll("bme680")));
     assert.ok(!events.some((e) => e.startsWith("plugin.denied")), events.join("\n"));
+    // A BME680 poll (configure, trigger, wait, read; persist the IAQ state; set the LED) costs at
+    // most 3 round trips to the broker; an OLED frame (35 writes) costs one.
+    for (let i = 0; i < 3; i++) {
+      const before = host.capabilityRoundTrips("bme680");
+      await host.poll("bme680");
+      const trips = host.capabilityRoundTrips("bme680") - before;
+      assert.ok(trips >= 1 && trips <= 3, `bme680 poll ${i + 1} took ${trips} round trips`);
+    }
+    const snapshot = { timestamp: new Date().toISOString(), node: "test", readings: {} };
+    const beforeFrame = host.capabilityRoundTrips("oled");
+    await host.update("oled", snapshot);
+    assert.equal(host.capabilityRoundTrips("oled") - beforeFrame, 1, "one oled frame, one round trip");
   } finally {
     await host.stop();
     hal.close();

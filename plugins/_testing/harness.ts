@@ -16,6 +16,7 @@ import {
   type BuzzerPattern,
   CapabilityError,
   type CapabilityName,
+  type I2cStep,
   type Plugin,
   type PluginContext,
   type PluginManifest,
@@ -100,7 +101,28 @@ export interface Harness {
   denied: { capability: string; argument: string }[];
   /** Every I2C transfer the plugin made, in order. */
   transfers: { address: number; write: number[]; readLen: number }[];
+  /** I2C transactions the plugin ran (each one round trip in the sandbox). */
+  transactions: number;
   state: Map<string, unknown>;
+}
+
+/**
+ * An `I2cDeviceCap.transaction` over a device's own `transfer` and a clock: the steps in order,
+ * as the broker runs them (each wait through `sleep`, so a {@link FakeClock} records it).
+ */
+export async function runSteps(
+  steps: I2cStep[],
+  transfer: (write: Uint8Array | number[], readLen: number) => Promise<Uint8Array>,
+  sleep: (ms: number) => Promise<void>,
+): Promise<Uint8Array[]> {
+  const out: Uint8Array[] = [];
+  for (const s of steps) {
+    if ("delayMs" in s) {
+      await sleep(s.delayMs);
+      out.push(new Uint8Array(0));
+    } else out.push(await transfer(s.write ?? [], s.read ?? 0));
+  }
+  return out;
 }
 
 /** Read `plugins/<id>/manifest.json` (tests run with read permission). */
@@ -153,6 +175,7 @@ export function createHarness(options: HarnessOptions): Harness {
     logs: [],
     denied: [],
     transfers: [],
+    transactions: 0,
     state: options.state ?? new Map(),
   };
   const has = (c: CapabilityName) => manifest.world.imports.includes(c);
@@ -187,6 +210,10 @@ export function createHarness(options: HarnessOptions): Harness {
             transfer,
             readRegister: (reg: number, length: number) => transfer([reg], length),
             writeRegister: async (reg: number, ...data: number[]) => void await transfer([reg, ...data], 0),
+            transaction: (steps: I2cStep[]) => {
+              h.transactions++;
+              return runSteps(steps, transfer, clock.sleep);
+            },
           };
         },
       }

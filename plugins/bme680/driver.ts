@@ -7,7 +7,9 @@
  * with the same shifts, truncating divisions and 64-bit gas arithmetic (BigInt).
  *
  * Registers are written one per transfer: the chip takes register/data pairs, while
- * SMBus-only adapters (and i2c-stub) would auto-increment a longer write.
+ * SMBus-only adapters (and i2c-stub) would auto-increment a longer write. The transfers of one
+ * step (id check, reset and calibration, trigger-wait-read) go as one I2C transaction: one round
+ * trip to the broker in the sandbox, the waits kept by the broker between the transfers.
  *
  * @module
  */
@@ -20,7 +22,11 @@ export interface I2cRegisters {
   readonly address: number;
   readRegister(reg: number, length: number): Promise<Uint8Array>;
   writeRegister(reg: number, ...data: number[]): Promise<void>;
+  transaction(steps: ({ write?: number[]; read?: number } | { delayMs: number })[]): Promise<Uint8Array[]>;
 }
+
+const write = (reg: number, value: number) => ({ write: [reg, value] });
+const read = (reg: number, length: number) => ({ write: [reg], read: length });
 
 /** The slice of the SDK's `ClockCap` the driver uses. */
 export interface Sleeper {
@@ -365,13 +371,12 @@ export class Bme680 {
    */
   async init(): Promise<void> {
     const at = `0x${this.#dev.address.toString(16).padStart(2, "0")}`;
-    const [id] = await this.#dev.readRegister(REG.chipId, 1);
+    const [[id], [variant]] = await this.#dev.transaction([read(REG.chipId, 1), read(REG.variantId, 1)]);
     if (id !== CHIP_ID) {
       throw new Error(
         `Cannot start BME680 at ${at}: chip id is 0x${id.toString(16).padStart(2, "0")}, expected 0x61`,
       );
     }
-    const [variant] = await this.#dev.readRegister(REG.variantId, 1);
     if (variant !== VARIANT_BME680) {
       const what = variant === VARIANT_BME688 ? "a BME688" : "an unknown BME68x variant";
       throw new Error(
@@ -380,13 +385,15 @@ export class Bme680 {
         } (${what}); only the BME680 (variant 0x00) gas compensation is implemented`,
       );
     }
-    await this.#dev.writeRegister(REG.reset, 0xb6);
-    await this.#clock.sleep(RESET_WAIT_MS);
-    const c1 = await this.#dev.readRegister(REG.coeff1, 25);
-    const c2 = await this.#dev.readRegister(REG.coeff2, 16);
-    const [resHeatRange] = await this.#dev.readRegister(REG.resHeatRange, 1);
-    const [resHeatVal] = await this.#dev.readRegister(REG.resHeatVal, 1);
-    const [rangeSwErr] = await this.#dev.readRegister(REG.rangeSwErr, 1);
+    const [, , c1, c2, [resHeatRange], [resHeatVal], [rangeSwErr]] = await this.#dev.transaction([
+      write(REG.reset, 0xb6),
+      { delayMs: RESET_WAIT_MS },
+      read(REG.coeff1, 25),
+      read(REG.coeff2, 16),
+      read(REG.resHeatRange, 1),
+      read(REG.resHeatVal, 1),
+      read(REG.rangeSwErr, 1),
+    ]);
     this.#calibration = parseCalibration(c1, c2, { resHeatRange, resHeatVal, rangeSwErr });
   }
 
@@ -401,18 +408,23 @@ export class Bme680 {
     if (!c) throw new Error("Cannot measure with BME680: init() has not completed");
     const o = this.#options;
     const wait = heaterDuration(o.heaterMs);
-    await this.#dev.writeRegister(REG.ctrlHum, o.osH);
-    await this.#dev.writeRegister(REG.resHeat0, heaterResistance(o.heaterTempC, this.#ambientC, c));
-    await this.#dev.writeRegister(REG.gasWait0, wait);
-    await this.#dev.writeRegister(REG.ctrlGas1, 0x10); // run_gas, heater profile 0
-    await this.#dev.writeRegister(REG.ctrlMeas, (o.osT << 5) | (o.osP << 2) | 0x01); // forced mode
-    // The chip converts T, P, H, then heats the plate for gas_wait before the gas conversion.
-    await this.#clock.sleep(tphDurationMs(o.osT, o.osP, o.osH) + decodeHeaterDuration(wait));
-    for (let tries = 0;; tries++) {
-      const raw = parseField(await this.#dev.readRegister(REG.field0, 15));
+    const steps = await this.#dev.transaction([
+      write(REG.ctrlHum, o.osH),
+      write(REG.resHeat0, heaterResistance(o.heaterTempC, this.#ambientC, c)),
+      write(REG.gasWait0, wait),
+      write(REG.ctrlGas1, 0x10), // run_gas, heater profile 0
+      write(REG.ctrlMeas, (o.osT << 5) | (o.osP << 2) | 0x01), // forced mode
+      // The chip converts T, P, H, then heats the plate for gas_wait before the gas conversion.
+      { delayMs: tphDurationMs(o.osT, o.osP, o.osH) + decodeHeaterDuration(wait) },
+      read(REG.field0, 15),
+    ]);
+    let field = steps[6];
+    for (let tries = 1;; tries++) {
+      const raw = parseField(field);
       if (raw.newData) return this.#compensate(raw, c);
-      if (tries + 1 >= POLL_TRIES) break;
+      if (tries >= POLL_TRIES) break;
       await this.#clock.sleep(POLL_PERIOD_MS);
+      field = await this.#dev.readRegister(REG.field0, 15);
     }
     throw new Error(
       `Cannot read BME680 at 0x${this.#dev.address.toString(16)}: no new data after ${POLL_TRIES} polls`,

@@ -2,16 +2,24 @@ import assert from "node:assert/strict";
 import { SIM_BME680_CALIBRATION, SimBme680 } from "../../hal/sim/bme680.ts";
 import { RegisterFileModel, SimEnvironment, SimI2cBus } from "../../hal/sim/mod.ts";
 import type { I2cDeviceCap } from "../sdk/mod.ts";
-import { FakeClock } from "../_testing/harness.ts";
-import { Bme680, decodeHeaterDuration, heaterDuration, heaterResistance, tphDurationMs } from "./driver.ts";
+import { FakeClock, runSteps } from "../_testing/harness.ts";
+import {
+  Bme680,
+  decodeHeaterDuration,
+  heaterDuration,
+  heaterResistance,
+  type Sleeper,
+  tphDurationMs,
+} from "./driver.ts";
 
-function device(bus: SimI2cBus, address: number): I2cDeviceCap {
+function device(bus: SimI2cBus, address: number, clock: Sleeper): I2cDeviceCap {
   const transfer = (w: Uint8Array | number[], n: number) => bus.transfer(address, Uint8Array.from(w), n);
   return {
     address,
     transfer,
     readRegister: (reg, n) => transfer([reg], n),
     writeRegister: async (reg, ...data) => void await transfer([reg, ...data], 0),
+    transaction: (steps) => runSteps(steps, transfer, clock.sleep),
   };
 }
 
@@ -21,7 +29,7 @@ function rig(options: { smbusOnly?: boolean } = {}) {
   const bus = new SimI2cBus(1, { smbusOnly: options.smbusOnly });
   const chip = new SimBme680({ environment, clock: clock.now });
   bus.attach(chip);
-  return { clock, environment, bus, chip, bme: new Bme680(device(bus, 0x77), clock) };
+  return { clock, environment, bus, chip, bme: new Bme680(device(bus, 0x77, clock), clock) };
 }
 
 Deno.test("Bme680 integer compensation recovers the simulated room", async () => {
@@ -77,7 +85,7 @@ Deno.test("Bme680.init() refuses a device whose chip id is not 0x61", async () =
   const impostor = new RegisterFileModel(0x76);
   impostor.poke(0xd0, 0x60); // a BME280
   bus.attach(impostor);
-  await assert.rejects(() => new Bme680(device(bus, 0x76), clock).init(), {
+  await assert.rejects(() => new Bme680(device(bus, 0x76, clock), clock).init(), {
     message: "Cannot start BME680 at 0x76: chip id is 0x60, expected 0x61",
   });
 });
@@ -86,7 +94,7 @@ Deno.test("Bme680.measure() gives up when the chip never reports new data", asyn
   const { bus, clock } = rig();
   // A clock whose sleeps last at most 2 ms: enough for the reset, never for a conversion.
   const slow = { now: clock.now, sleep: (ms: number) => clock.sleep(Math.min(ms, 2)) };
-  const stuck = new Bme680(device(bus, 0x77), slow);
+  const stuck = new Bme680(device(bus, 0x77, slow), slow);
   await stuck.init();
   await assert.rejects(() => stuck.measure(), {
     message: "Cannot read BME680 at 0x77: no new data after 10 polls",

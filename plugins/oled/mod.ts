@@ -9,7 +9,13 @@
  *
  * @module
  */
-import { definePlugin, type I2cDeviceCap, type PluginContext, type SnapshotView } from "../sdk/mod.ts";
+import {
+  definePlugin,
+  type I2cDeviceCap,
+  type I2cStep,
+  type PluginContext,
+  type SnapshotView,
+} from "../sdk/mod.ts";
 import { CELL_WIDTH, glyph } from "./font.ts";
 
 export const WIDTH = 128;
@@ -111,18 +117,23 @@ export function screenLines(snapshot: SnapshotView, cpuNode?: string): string[] 
   return [roomLine, iaqLine, cpuLine, TITLE];
 }
 
-/** Write the init sequence and clear the RAM. */
+/** Write the init sequence and clear the RAM, in one transaction. */
 async function initialise(dev: I2cDeviceCap): Promise<void> {
-  await dev.transfer([0x00, ...INIT_SEQUENCE], 0);
-  await writeFrame(dev, new Uint8Array(WIDTH * PAGES));
+  await dev.transaction([{ write: [0x00, ...INIT_SEQUENCE] }, ...frameSteps(new Uint8Array(WIDTH * PAGES))]);
 }
 
-/** Set the full window, then stream the framebuffer in SMBus-sized data writes. */
-export async function writeFrame(dev: I2cDeviceCap, fb: Uint8Array): Promise<void> {
-  await dev.transfer([0x00, 0x21, 0, WIDTH - 1, 0x22, 0, PAGES - 1], 0);
+/** Set the full window, then the framebuffer in SMBus-sized data writes. */
+function frameSteps(fb: Uint8Array): I2cStep[] {
+  const steps: I2cStep[] = [{ write: [0x00, 0x21, 0, WIDTH - 1, 0x22, 0, PAGES - 1] }];
   for (let i = 0; i < fb.length; i += MAX_WRITE - 1) {
-    await dev.transfer([0x40, ...fb.subarray(i, i + MAX_WRITE - 1)], 0);
+    steps.push({ write: [0x40, ...fb.subarray(i, i + MAX_WRITE - 1)] });
   }
+  return steps;
+}
+
+/** Write a whole framebuffer: one transaction (one round trip to the broker). */
+export async function writeFrame(dev: I2cDeviceCap, fb: Uint8Array): Promise<void> {
+  await dev.transaction(frameSteps(fb));
 }
 
 function readAddress(ctx: PluginContext): number {

@@ -79,12 +79,35 @@ export interface Reading {
   timestamp?: number;
 }
 
+/**
+ * One step of an {@link I2cDeviceCap.transaction}: a write-then-read transfer (either part may
+ * be empty: `{ write: [reg, value] }`, `{ write: [reg], read: 15 }`) or a wait the broker keeps
+ * between two transfers (`{ delayMs: 10 }`, e.g. for a conversion).
+ */
+export type I2cStep = { write?: Uint8Array | number[]; read?: number } | { delayMs: number };
+
+/**
+ * Bounds of one transaction, enforced by the broker: at most `steps` steps, at most `bytes`
+ * bytes written plus read over all of them, at most `delayMs` of waits in total. Every step
+ * counts as one capability call against the plugin's call budget.
+ */
+export const I2C_TRANSACTION_LIMITS = { steps: 64, bytes: 4096, delayMs: 5000 } as const;
+
 /** An address-bound I2C device. */
 export interface I2cDeviceCap {
   readonly address: number;
   transfer(write: Uint8Array | number[], readLen: number): Promise<Uint8Array>;
   readRegister(reg: number, length: number): Promise<Uint8Array>;
   writeRegister(reg: number, ...data: number[]): Promise<void>;
+  /**
+   * Run several steps, in order, in one round trip to the broker. The steps are not atomic on
+   * the bus (another plugin's transfer may come between two of them); they are one request.
+   *
+   * @returns one array per step: the bytes read (empty for a write or a wait)
+   * @throws {CapabilityError} when a step is not granted (no step runs then), or an error
+   *   naming the failing step (the steps before it have run)
+   */
+  transaction(steps: I2cStep[]): Promise<Uint8Array[]>;
 }
 
 /** I2C: bind a device at a granted address. */

@@ -11,7 +11,7 @@
  *
  * @module
  */
-import mqtt, { type IClientOptions, type MqttClient } from "mqtt";
+import type { IClientOptions, MqttClient } from "mqtt";
 import type { EventEnvelope, EventSink } from "../events/event.ts";
 import type { Snapshot } from "../shm/snapshot.ts";
 import type { Command, CommandResult } from "../link/command.ts";
@@ -25,6 +25,9 @@ import {
   stateTopic,
   type TopicScheme,
 } from "./discovery.ts";
+
+/** `mqtt.connect`, once the library has been loaded by the first {@link MqttBridge.start}. */
+let mqttConnect: ((url: string, options: IClientOptions) => MqttClient) | undefined;
 
 /** One node as the bridge reports it. */
 export interface NodeReport {
@@ -130,16 +133,26 @@ export class MqttBridge {
     this.#o = options;
   }
 
-  /** Connect (in the background; failures are logged once and retried with backoff). */
+  /**
+   * Connect (in the background; failures are logged once and retried with backoff). The MQTT
+   * client library is loaded here, on first use: a node without `[mqtt]` never pays for it.
+   */
   start(): void {
-    this.#connect();
+    if (this.#o.connect || mqttConnect) {
+      this.#connect();
+      return;
+    }
+    import("mqtt").then((m) => {
+      mqttConnect ??= m.default.connect;
+      this.#connect();
+    }, (e) => this.#o.log("error", `Cannot load the MQTT client library: ${(e as Error).message ?? e}`));
   }
 
   #connect(): void {
     if (this.#closed) return;
     const o = this.#o;
     const will = availabilityTopic(o.topics, o.bridge.node);
-    const client = (o.connect ?? mqtt.connect)(o.url, {
+    const client = (o.connect ?? mqttConnect!)(o.url, {
       clientId: o.clientId,
       username: o.username,
       password: o.password,

@@ -15,6 +15,7 @@ import type { StateStore } from "./state_store.ts";
 import { Budget } from "./budget.ts";
 import type { RateBudget } from "./budget.ts";
 import { cleanText } from "./log_text.ts";
+import { describeStep, parseTransaction, transactionWeight } from "./i2c_transaction.ts";
 import { DEFAULT_THROTTLE, Throttle } from "./throttle.ts";
 import type { ThrottleLimits } from "./throttle.ts";
 
@@ -79,6 +80,7 @@ export class CapabilityBroker {
   readonly #floodLast = new Map<string, number>();
   readonly #logBudgets = new Map<string, Budget>();
   readonly #outputs = new Map<string, GpioOutputLine>();
+  readonly #roundTrips = new Map<string, number>();
 
   constructor(options: CapabilityBrokerOptions) {
     this.#o = options;
@@ -106,8 +108,12 @@ export class CapabilityBroker {
       return null;
     }
     const throttle = this.#throttle(target.id);
-    const refused = throttle.acquire(wantsReply);
+    const refused = throttle.acquire(
+      wantsReply,
+      method === "i2c.transaction" && Array.isArray(args) ? transactionWeight(args[1]) : 1,
+    );
     if (refused) throw this.#flood(target.id, method, refused);
+    if (wantsReply) this.#roundTrips.set(target.id, (this.#roundTrips.get(target.id) ?? 0) + 1);
     try {
       return await this.#run(target, method, Array.isArray(args) ? args : []);
     } finally {
@@ -115,11 +121,20 @@ export class CapabilityBroker {
     }
   }
 
+  /**
+   * Capability requests a plugin has made that wait for an answer (round trips to the broker;
+   * logging is not counted), refused ones included.
+   */
+  roundTrips(plugin: string): number {
+    return this.#roundTrips.get(plugin) ?? 0;
+  }
+
   /** Forget a plugin's counters (it was removed). */
   forget(plugin: string): void {
     this.#throttles.delete(plugin);
     this.#denied.delete(plugin);
     this.#logBudgets.delete(plugin);
+    this.#roundTrips.delete(plugin);
     for (const k of ["calls", "logs"]) this.#floodLast.delete(`${k}:${plugin}`);
   }
 
@@ -258,6 +273,8 @@ export class CapabilityBroker {
         const readLen = int(method, "readLen", a[3], 0, MAX_IO);
         return Array.from(await hal.i2c(bus).transfer(addr, write, readLen));
       }
+      case "i2c.transaction":
+        return await this.#transaction(t, a);
       case "spi.transfer": {
         this.#require(t, "spi", "spi", g.spi);
         const bus = int(method, "settings.spi_bus", t.settings.spi_bus ?? 0, 0, 255);
@@ -376,6 +393,51 @@ export class CapabilityBroker {
       default:
         throw this.#deny(t, method.split(".")[0] || method, method, false);
     }
+  }
+
+  /** Check every step (shape, bounds, grant) before running any; a failure names its step. */
+  async #transaction(t: CapabilityTarget, a: unknown[]): Promise<number[][]> {
+    const method = "i2c.transaction";
+    const bus = a[0] === null || a[0] === undefined
+      ? int(method, "settings.i2c_bus", t.settings.i2c_bus ?? 1, 0, 255)
+      : int(method, "bus", a[0], 0, 255);
+    const steps = parseTransaction(a[1]);
+    steps.forEach((s, i) => {
+      if (s.kind !== "transfer") return;
+      try {
+        this.#require(t, "i2c", "i2c", t.grant.i2c.includes(s.address), hex(s.address));
+      } catch (e) {
+        const err = e as CapabilityError;
+        throw new CapabilityError(
+          err.capability,
+          err.argument,
+          `Cannot run step ${i + 1} of ${steps.length} of "${method}" (${
+            describeStep(s)
+          }), so no step ran: ${err.message}`,
+        );
+      }
+    });
+    const out: number[][] = [];
+    for (const [i, s] of steps.entries()) {
+      try {
+        if (s.kind === "delay") {
+          await new Promise((r) => setTimeout(r, s.ms));
+          out.push([]);
+        } else {out.push(
+            Array.from(await this.#o.services.hal.i2c(bus).transfer(s.address, s.write, s.readLen)),
+          );}
+      } catch (e) {
+        const err = e instanceof Error ? e : new Error(String(e));
+        const failed = new Error(
+          `Cannot run step ${i + 1} of ${steps.length} of "${method}" (${
+            describeStep(s)
+          }; ${i} before it ran): ${err.message}`,
+        );
+        failed.name = err.name;
+        throw failed;
+      }
+    }
+    return out;
   }
 }
 

@@ -201,3 +201,64 @@ Deno.test("CapabilityBroker budgets log lines per plugin: one plugin.flood per e
   for (let i = 0; i < 50; i++) await caps.handle(t, "log", ["info", "x"], false);
   assert.equal(events.filter((e) => e.type === "plugin.flood").length, 2);
 });
+
+Deno.test("CapabilityBroker runs an I2C transaction in order and answers one array per step", async () => {
+  using s = setup();
+  const out = await s.caps.handle(s.target, "i2c.transaction", [null, [
+    { address: 0x77, write: [0x10, 0xab] },
+    { delayMs: 1 },
+    { address: 0x77, write: [0x10], read: 1 },
+    { address: 0x77, write: [0xd0], read: 1 },
+  ]]);
+  assert.deepEqual(out, [[], [], [0xab], [0x61]]);
+  assert.equal(s.caps.roundTrips("oled"), 1);
+});
+
+Deno.test("CapabilityBroker checks every step of a transaction before running any", async () => {
+  using s = setup();
+  await assert.rejects(
+    s.caps.handle(s.target, "i2c.transaction", [null, [
+      { address: 0x77, write: [0x10, 0xab] },
+      { address: 0x3c, write: [0x00, 0xaf] },
+    ]]),
+    denied(
+      'Cannot run step 2 of 2 of "i2c.transaction" (write 0x00 0xaf at 0x3c), so no step ran: ' +
+        'Cannot grant "i2c:0x3c" to plugin "oled": not allowed by config/permissions.toml',
+    ),
+  );
+  assert.deepEqual(await s.caps.handle(s.target, "i2c.transfer", [null, 0x77, [0x10], 1]), [0]);
+  assert.equal(s.events[0]?.type, "plugin.denied");
+  assert.equal(s.events[0]?.data.argument, "0x3c");
+});
+
+Deno.test("CapabilityBroker names the failing step of a transaction", async () => {
+  using s = setup();
+  // Nothing answers at 0x50 on the sim bus (granted here so the HAL, not the grant, refuses).
+  s.target.grant.i2c.push(0x50);
+  await assert.rejects(
+    s.caps.handle(s.target, "i2c.transaction", [null, [
+      { address: 0x77, write: [0x10, 0xab] },
+      { address: 0x50, write: [0x00], read: 1 },
+    ]]),
+    (e: unknown) =>
+      e instanceof Error &&
+      e.message.startsWith(
+        'Cannot run step 2 of 2 of "i2c.transaction" (write 0x00, then read 1 bytes at 0x50; 1 before it ran): ',
+      ),
+  );
+  assert.deepEqual(await s.caps.handle(s.target, "i2c.transfer", [null, 0x77, [0x10], 1]), [0xab]);
+});
+
+Deno.test("CapabilityBroker counts every step of a transaction against the call budget", async () => {
+  using s = setup(); // 10 calls per second
+  const step = { address: 0x77, write: [0xd0], read: 1 };
+  await s.caps.handle(s.target, "i2c.transaction", [null, Array(8).fill(step)]);
+  await assert.rejects(
+    s.caps.handle(s.target, "i2c.transaction", [null, Array(3).fill(step)]),
+    (e: unknown) =>
+      e instanceof CapabilityError && /more than 10 capability calls per second/.test(e.message),
+  );
+  await s.caps.handle(s.target, "i2c.transaction", [null, Array(2).fill(step)]);
+  await assert.rejects(s.caps.handle(s.target, "i2c.transfer", [null, 0x77, [0xd0], 1]), CapabilityError);
+  assert.equal(s.events.filter((e) => e.type === "plugin.flood").length, 1);
+});

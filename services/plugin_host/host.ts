@@ -345,6 +345,14 @@ export class PluginHost {
   }
 
   /**
+   * Capability requests a plugin has sent that waited for an answer (round trips through its
+   * sandbox to the broker; logging is not counted) since it was first started.
+   */
+  capabilityRoundTrips(id: string): number {
+    return this.#caps.roundTrips(this.#entry(id, "count round trips of").id);
+  }
+
+  /**
    * Run a plugin's `poll()`.
    *
    * @returns its readings (validated)

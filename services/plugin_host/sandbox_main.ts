@@ -219,8 +219,10 @@ function handle(msg: ToSandbox): void {
 }
 
 const lines = new LineDecoder(MAX_BROKER_LINE);
-for await (const chunk of Deno.stdin.readable) {
-  for (const line of lines.push(chunk)) {
+// Plain reads into one buffer, not `Deno.stdin.readable`: no stream machinery per message.
+const chunk = new Uint8Array(64 * 1024);
+for (let n = await Deno.stdin.read(chunk); n !== null; n = await Deno.stdin.read(chunk)) {
+  for (const line of lines.push(chunk.subarray(0, n))) {
     if (line.trim() !== "") handle(JSON.parse(line) as ToSandbox);
   }
 }

@@ -43,17 +43,18 @@ export class Throttle {
    * Take one call from the budget.
    *
    * @param tracked whether the call holds an in-flight slot until {@link Throttle.release}
+   * @param weight calls it counts for in the per-second window (a batch counts each step)
    * @returns undefined when allowed, or why it is refused
    */
-  acquire(tracked = true): "in-flight" | "rate" | undefined {
+  acquire(tracked = true, weight = 1): "in-flight" | "rate" | undefined {
     const now = this.#now();
     if (now - this.#windowStart >= 1000) {
       this.#windowStart = now;
       this.#windowCount = 0;
     }
     if (tracked && this.#inFlight >= this.#limits.maxInFlight) return this.#refuse("in-flight");
-    if (this.#windowCount >= this.#limits.perSecond) return this.#refuse("rate");
-    this.#windowCount++;
+    if (this.#windowCount + weight > this.#limits.perSecond) return this.#refuse("rate");
+    this.#windowCount += weight;
     if (tracked) this.#inFlight++;
     return undefined;
   }

@@ -11,7 +11,14 @@
  * @module
  */
 import { CapabilityError } from "../../plugins/sdk/mod.ts";
-import type { BuzzerPattern, I2cDeviceCap, Plugin, PluginContext, Reading } from "../../plugins/sdk/mod.ts";
+import type {
+  BuzzerPattern,
+  I2cDeviceCap,
+  I2cStep,
+  Plugin,
+  PluginContext,
+  Reading,
+} from "../../plugins/sdk/mod.ts";
 import type { EffectiveGrant } from "./grant.ts";
 import type { CallName, WireError } from "./protocol.ts";
 
@@ -141,6 +148,19 @@ function i2cDevice(grant: EffectiveGrant, address: number, bus: number | null): 
     readRegister: (reg, length) => transfer([reg], length),
     writeRegister: async (reg, ...data) => {
       await transfer([reg, ...data], 0);
+    },
+    transaction: async (steps: I2cStep[]) => {
+      if (!isArray(steps)) throw new TypeError(`Cannot run an I2C transaction: steps must be an array`);
+      const wire = steps.map((s, i) => {
+        if (typeof s !== "object" || s === null) {
+          throw new TypeError(`Cannot run an I2C transaction: step ${i + 1} must be an object`);
+        }
+        return "delayMs" in s
+          ? { delayMs: s.delayMs }
+          : { address, write: bytes(s.write ?? []), read: s.read ?? 0 };
+      });
+      const out = await cap("i2c.transaction", [bus, wire]);
+      return (out as unknown[]).map(toU8);
     },
   };
 }
