@@ -70,7 +70,11 @@ function parseToken(token: string): { id: string; secret: string } | null {
 export class AuthStore {
   #file: string | null;
   #data: FileShape = { version: 1, users: [], tokens: [] };
-  #mtime = 0;
+  /**
+   * The file's text as last read or written. Change detection compares text, not mtime: two writes
+   * within one coarse kernel timestamp tick (a CLI create then revoke) carry the same mtime.
+   */
+  #text = "";
   #checkedAt = -Infinity;
   #dirtyUse = false;
   #useTimer: ReturnType<typeof setTimeout> | null = null;
@@ -90,8 +94,6 @@ export class AuthStore {
     if (!this.#file) return;
     let text: string;
     try {
-      const st = Deno.statSync(this.#file);
-      this.#mtime = st.mtime?.getTime() ?? 0;
       text = Deno.readTextFileSync(this.#file);
     } catch (e) {
       if (e instanceof Deno.errors.NotFound) return;
@@ -107,6 +109,7 @@ export class AuthStore {
       throw new Error(`Cannot read ${this.#file}: expected { users: [], tokens: [] }`);
     }
     this.#data = { version: 1, users: parsed.users, tokens: parsed.tokens };
+    this.#text = text;
   }
 
   /** Re-read the file when another process (the CLI) changed it; at most once per second. */
@@ -115,16 +118,17 @@ export class AuthStore {
     this.#sync();
   }
 
-  /** Re-read the file now when its mtime changed. @returns true when it was re-read */
+  /** Re-read the file now when its content changed. @returns true when it was re-read */
   #sync(): boolean {
     if (!this.#file) return false;
     this.#checkedAt = performance.now();
+    let text: string;
     try {
-      const m = Deno.statSync(this.#file).mtime?.getTime() ?? 0;
-      if (m === this.#mtime) return false;
+      text = Deno.readTextFileSync(this.#file);
     } catch {
       return false; // Deleted or unreadable: keep what is in memory.
     }
+    if (text === this.#text) return false;
     this.#load();
     return true;
   }
@@ -132,10 +136,11 @@ export class AuthStore {
   #save(): void {
     if (!this.#file) return;
     const tmp = `${this.#file}.${crypto.randomUUID()}.tmp`;
-    Deno.writeTextFileSync(tmp, JSON.stringify(this.#data, null, 2) + "\n", { mode: 0o600 });
+    const text = JSON.stringify(this.#data, null, 2) + "\n";
+    Deno.writeTextFileSync(tmp, text, { mode: 0o600 });
     Deno.chmodSync(tmp, 0o600);
     Deno.renameSync(tmp, this.#file);
-    this.#mtime = Deno.statSync(this.#file).mtime?.getTime() ?? 0;
+    this.#text = text;
   }
 
   // --- users
