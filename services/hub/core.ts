@@ -178,6 +178,8 @@ export function createCore(options: HubOptions): HubCore {
     ],
     emit: options.emit,
   });
+  /** A node with a push token that is not a local broker: it reaches hubs by pushing. */
+  const isSpoke = (n: string) => options.tokens.spokes[n] !== undefined && !localNodes.includes(n);
   let lastRefresh = -Infinity;
   /** Nodes found in the shared state (not configured here, not pushing to this hub). */
   const shared = new Set<string>();
@@ -226,12 +228,10 @@ export function createCore(options: HubOptions): HubCore {
           // Null: shared state unreachable or no snapshot; the node ages into stale/offline, which is the truth.
           if (!s) continue;
           const n = ids[i];
-          const role = n === options.node
-            ? (options.role ?? "hub")
-            : options.tokens.spokes[n] !== undefined && !localNodes.includes(n)
-            ? "spoke"
-            : "local";
-          registry.observe({ ...s, node: n }, role);
+          registry.observe(
+            { ...s, node: n },
+            n === options.node ? (options.role ?? "hub") : isSpoke(n) ? "spoke" : "local",
+          );
         }
         registry.check();
         lastRefresh = mono();
@@ -239,22 +239,8 @@ export function createCore(options: HubOptions): HubCore {
       return refreshing;
     },
     async dispatch(node, command) {
-      let result: CommandResult;
-      if (localNodes.includes(node) || shared.has(node)) {
-        // A spoke found in the shared state answers on its next push, to whichever hub.
-        const ms = registry.snapshot(node) && options.tokens.spokes[node] !== undefined
-          ? (options.spokeCommandTimeoutMs ?? intervalMs * 2 + 5000)
-          : (options.commandTimeoutMs ?? 5000);
-        result = await options.commands.send(node, command, ms);
-      } else if (registry.isPushed(node) && options.spokes) {
-        result = await options.commands.send(
-          node,
-          command,
-          options.spokeCommandTimeoutMs ?? intervalMs * 2 + 5000,
-        );
-      } else if (registry.isPushed(node)) {
-        result = await queue.send(node, command, options.spokeCommandTimeoutMs ?? intervalMs * 2 + 5000);
-      } else {
+      const pushed = registry.isPushed(node);
+      if (!pushed && !localNodes.includes(node) && !shared.has(node)) {
         throw new RequestError(
           404,
           `Cannot send "${command.type}" to node "${node}": unknown node`,
@@ -262,6 +248,15 @@ export function createCore(options: HubOptions): HubCore {
           "is not a known node",
         );
       }
+      const spokeMs = options.spokeCommandTimeoutMs ?? intervalMs * 2 + 5000;
+      // A spoke answers on its next push: to this hub's queue, or (shared) to whichever hub it pushes to.
+      const result = pushed && !options.spokes
+        ? await queue.send(node, command, spokeMs)
+        : await options.commands.send(
+          node,
+          command,
+          pushed || isSpoke(node) ? spokeMs : (options.commandTimeoutMs ?? 5000),
+        );
       if (!result.ok) throw new CommandError(node, result);
       return result;
     },
