@@ -233,6 +233,11 @@ export class RedisConnection {
     }
   }
 
+  /** Whether the target is a Sentinel-managed master (it may change under a failover). */
+  get sentinel(): boolean {
+    return this.#target.kind === "sentinel";
+  }
+
   /** True while commands can be sent. */
   get ready(): boolean {
     return this.#ready && !this.#closed;

@@ -65,7 +65,6 @@ export class RedisEventWriter implements EventWriter {
   #maxBytes: number;
   /** Moving average of event size, bytes. */
   #avg = 0;
-  #sentinel: boolean;
   #waitMs: number;
   #keptMax: number;
   /** Batches written but not yet confirmed by a replica: [stream id, line]. */
@@ -92,7 +91,6 @@ export class RedisEventWriter implements EventWriter {
     this.#maxLen = maxLen;
     this.#maxBytes = options.streamMaxBytes ?? 64 * 1024 * 1024;
     this.conn = new RedisConnection({ url: options.url, name: "harvester-events" });
-    this.#sentinel = options.url.startsWith("redis+sentinel://");
     this.#waitMs = options.confirmWaitMs ?? 100;
     this.#keptMax = options.unconfirmedMaxBytes ?? 4 * 1024 * 1024;
     this.conn.onReady((_first, renewed) => {
@@ -151,7 +149,7 @@ export class RedisEventWriter implements EventWriter {
       if (!(err instanceof Error) || !err.message.startsWith("NOSCRIPT")) throw err;
       ids = await this.conn.client.sendCommand(["EVAL", WRITE_SCRIPT, ...tail]);
     }
-    if (this.#sentinel) await this.#confirm(batch, Array.isArray(ids) ? ids.map(String) : []);
+    if (this.conn.sentinel) await this.#confirm(batch, Array.isArray(ids) ? ids.map(String) : []);
   }
 
   /** `WAIT 1`: a confirmed batch confirms every earlier one (replication is in order). */

@@ -7,7 +7,7 @@
  * @module
  */
 import type { createClient } from "redis";
-import { redisStatus } from "../events/mod.ts";
+import { RedisConnection, redisStatus } from "../events/mod.ts";
 import { connectOnce, parseRedisTarget, type RedisTarget } from "../events/redis_target.ts";
 import {
   type Command,
@@ -318,23 +318,14 @@ function errorText(e: unknown): string {
  * waits. So a command sent through any hub reaches a spoke pushing to any other.
  */
 export class RedisSpokeRelay {
-  #target: RedisTarget;
-  #client: Client | null = null;
+  readonly #conn: RedisConnection;
   /** Requests handed over and not yet answered: id → expiry (ms, monotonic). */
   #handed = new Map<string, number>();
   #closed = false;
 
   /** @throws {TypeError} When the URL is not a Redis URL. */
   constructor(options: { url: string }) {
-    this.#target = parseRedisTarget(options.url);
-  }
-
-  async #conn(): Promise<Client> {
-    if (this.#client?.isReady) return this.#client;
-    destroy(this.#client);
-    this.#client = null;
-    this.#client = await connectOnce(this.#target, 1000);
-    return this.#client;
+    this.#conn = new RedisConnection({ url: options.url, name: "harvester-spoke-relay" });
   }
 
   /**
@@ -346,8 +337,9 @@ export class RedisSpokeRelay {
     if (this.#closed) return [];
     this.#prune();
     const out: CommandRequest[] = [];
+    if (!this.#conn.ready) return out; // Redis away: the requests stay queued (or their senders time out)
     try {
-      const c = await this.#conn();
+      const c = this.#conn.client;
       for (let i = 0; i < max; i++) {
         const raw = await c.rPop(commandKey(node));
         if (raw === null) break;
@@ -378,9 +370,9 @@ export class RedisSpokeRelay {
     this.#prune();
     const mine = results.filter((r) => this.#handed.delete(r.id));
     if (!mine.length) return 0;
+    if (!this.#conn.ready) return 0;
     try {
-      const c = await this.#conn();
-      const m = c.multi();
+      const m = this.#conn.client.multi();
       for (const r of mine) m.rPush(resultKey(r.id), JSON.stringify(r)).expire(resultKey(r.id), 60);
       await m.exec();
       return mine.length;
@@ -401,9 +393,7 @@ export class RedisSpokeRelay {
 
   close(): Promise<void> {
     this.#closed = true;
-    destroy(this.#client);
-    this.#client = null;
-    return Promise.resolve();
+    return this.#conn.close();
   }
 }
 
