@@ -431,7 +431,7 @@ async function startHub(
           },
           { name: "harvester_heap_total_bytes", help: "V8 heap reserved.", value: mem.heapTotal },
           ...health.gauges(),
-          ...redisGauges(),
+          ...redisStatus.gauges(),
         ],
       };
     },
@@ -451,41 +451,6 @@ async function requireWritable(dir: string, key: string, file: string): Promise<
 }
 
 /** Redis as a health component: the process-wide board's transitions (one log line each, there). */
-/** Where each Redis target stands: up, outages, and for Sentinel the master and failovers followed. */
-function redisGauges(): Array<{ name: string; help: string; value: number; labels: Record<string, string> }> {
-  type Gauge = { name: string; help: string; value: number; labels: Record<string, string> };
-  return redisStatus.list().flatMap((s): Gauge[] => [
-    {
-      name: "harvester_redis_up",
-      help: "1 while Redis answers.",
-      value: s.up ? 1 : 0,
-      labels: { target: s.url },
-    },
-    {
-      name: "harvester_redis_outages_total",
-      help: "Times Redis went away since start.",
-      value: s.outages,
-      labels: { target: s.url },
-    },
-    ...(s.master
-      ? [
-        {
-          name: "harvester_redis_failovers_total",
-          help: "Sentinel failovers followed (the master moved) since start.",
-          value: s.failovers,
-          labels: { target: s.url },
-        },
-        {
-          name: "harvester_redis_master",
-          help: "The master a Sentinel target points at now (value 1).",
-          value: 1,
-          labels: { target: s.url, master: s.master },
-        },
-      ]
-      : []),
-  ]);
-}
-
 function watchRedis(health: Health): Closer {
   // Quiet: the board already said it in one line.
   return redisStatus.subscribe((s) => health.set("redis", s.up ? "ok" : "down", s.reason, true));

@@ -113,6 +113,40 @@ export class RedisStatusBoard {
     return [...this.#boards.values()].map((b) => ({ ...b.status }));
   }
 
+  /** Each target as metrics: up, outages, and for Sentinel the master and the failovers followed. */
+  gauges(): Array<{ name: string; help: string; value: number; labels: Record<string, string> }> {
+    type Gauge = { name: string; help: string; value: number; labels: Record<string, string> };
+    return this.list().flatMap((s): Gauge[] => {
+      const labels = { target: s.url };
+      const out: Gauge[] = [
+        { name: "harvester_redis_up", help: "1 while Redis answers.", value: s.up ? 1 : 0, labels },
+        {
+          name: "harvester_redis_outages_total",
+          help: "Times Redis went away since start.",
+          value: s.outages,
+          labels,
+        },
+      ];
+      if (s.master) {
+        out.push(
+          {
+            name: "harvester_redis_failovers_total",
+            help: "Sentinel failovers followed (the master moved) since start.",
+            value: s.failovers,
+            labels,
+          },
+          {
+            name: "harvester_redis_master",
+            help: "The master a Sentinel target points at now (value 1).",
+            value: 1,
+            labels: { ...labels, master: s.master },
+          },
+        );
+      }
+      return out;
+    });
+  }
+
   /** Follow transitions (and reason changes); returns an unsubscribe function. */
   subscribe(listener: (s: RedisUrlStatus) => void): () => void {
     this.#listeners.add(listener);

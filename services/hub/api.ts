@@ -227,14 +227,16 @@ export function createApp(core: HubCore, hosts: HostAllowlist): Hono {
       }
     }
     const shared = o.spokes;
-    if (shared && admitted.length) {
-      // Every hub on the shared state shows it: the newest snapshot goes there too.
-      await shared.snapshot(admitted[admitted.length - 1].snapshot).catch((e) =>
-        o.log?.(
-          "warn",
-          `Cannot share the snapshot of spoke "${b.node}": ${e instanceof Error ? e.message : e}`,
-        )
+    // Shared with every hub on the Redis. While Redis is away its status board says so once; here it
+    // is only counted, and the spoke's data stays in this hub's memory.
+    const unshared = () =>
+      core.metrics.inc(
+        "harvester_spoke_share_failures_total",
+        "Spoke snapshots or logs not stored in the shared state.",
+        { node: b.node },
       );
+    if (shared && admitted.length) {
+      await shared.snapshot(admitted[admitted.length - 1].snapshot).catch(unshared);
     }
     if (b.results?.length) {
       core.queue.resolve(b.node, b.results);
@@ -242,7 +244,7 @@ export function createApp(core: HubCore, hosts: HostAllowlist): Hono {
     }
     if (b.logs?.length) {
       core.appendLogs(b.node, b.logs);
-      if (shared) await shared.logs(b.node, b.logs).catch(() => {/* kept here; next push may share */});
+      if (shared) await shared.logs(b.node, b.logs).catch(unshared);
     }
     core.metrics.inc(
       "harvester_spoke_pushes_total",

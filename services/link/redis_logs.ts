@@ -9,6 +9,8 @@ import { RedisConnection } from "../events/mod.ts";
 
 /** Lines kept per node. */
 export const LOG_LINES_KEPT = 500;
+/** Longest stored line read back (a ring line is at most 2000 + 64 characters plus its JSON). */
+const LINE_MAX_CHARS = 4096;
 
 /** Key of `node`'s log list. */
 export function logKey(prefix: string, node: string): string {
@@ -44,8 +46,10 @@ export class RedisLogs {
       const raw = await this.conn.client.lRange(logKey(this.#prefix, node), -LOG_LINES_KEPT, -1);
       return raw.flatMap((r) => {
         try {
+          // Whatever else wrote the key, a line is held at the size a broker's log ring allows.
+          if (r.length > LINE_MAX_CHARS) return [];
           const l = JSON.parse(r);
-          return l && typeof l.message === "string" ? [l as LogLine] : [];
+          return l && typeof l.message === "string" && typeof l.source === "string" ? [l as LogLine] : [];
         } catch {
           return [];
         }
