@@ -14,13 +14,12 @@ import type { HubCore } from "./core.ts";
 import type { HostAllowlist } from "./auth/host_check.ts";
 import { SECURITY_HEADERS } from "./security_headers.ts";
 
-const PATH = "/api/readings";
 const ROUTE = "/api/readings";
 const enc = new TextEncoder();
 
 /** Whether this request may be answered here (else Hono decides). */
 function mayServe(req: IncomingMessage, core: HubCore, hosts: HostAllowlist): boolean {
-  if (req.method !== "GET" || req.url !== PATH) return false;
+  if (req.method !== "GET" || req.url !== ROUTE) return false;
   const h = req.headers;
   if (h.origin !== undefined || !hosts.allows(h.host)) return false;
   if (h.authorization === undefined && h.cookie === undefined) return core.access.publicRead;

@@ -266,9 +266,7 @@ export class CapabilityBroker {
       case "i2c.transfer": {
         const addr = int(method, "address", a[1], 0, 0x7f);
         this.#require(t, "i2c", "i2c", g.i2c.includes(addr), hex(addr));
-        const bus = a[0] === null || a[0] === undefined
-          ? int(method, "settings.i2c_bus", t.settings.i2c_bus ?? 1, 0, 255)
-          : int(method, "bus", a[0], 0, 255);
+        const bus = i2cBus(t, method, a[0]);
         const write = byteArray(method, a[2]);
         const readLen = int(method, "readLen", a[3], 0, MAX_IO);
         return Array.from(await hal.i2c(bus).transfer(addr, write, readLen));
@@ -398,9 +396,7 @@ export class CapabilityBroker {
   /** Check every step (shape, bounds, grant) before running any; a failure names its step. */
   async #transaction(t: CapabilityTarget, a: unknown[]): Promise<number[][]> {
     const method = "i2c.transaction";
-    const bus = a[0] === null || a[0] === undefined
-      ? int(method, "settings.i2c_bus", t.settings.i2c_bus ?? 1, 0, 255)
-      : int(method, "bus", a[0], 0, 255);
+    const bus = i2cBus(t, method, a[0]);
     const steps = parseTransaction(a[1]);
     steps.forEach((s, i) => {
       if (s.kind !== "transfer") return;
@@ -439,6 +435,13 @@ export class CapabilityBroker {
     }
     return out;
   }
+}
+
+/** The bus a call names, or the plugin's configured `i2c_bus` (default 1). */
+function i2cBus(t: CapabilityTarget, method: string, arg: unknown): number {
+  return arg === null || arg === undefined
+    ? int(method, "settings.i2c_bus", t.settings.i2c_bus ?? 1, 0, 255)
+    : int(method, "bus", arg, 0, 255);
 }
 
 function int(method: string, name: string, v: unknown, min: number, max: number): number {
