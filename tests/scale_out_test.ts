@@ -93,6 +93,19 @@ function hubToml(
   });
 }
 
+/** Brokers n1 and n2 and hubs hub-a and hub-b on the Redis (or Sentinel) settings `r`. */
+function brokersAndHubs(
+  dir: string,
+  r: Record<string, unknown>,
+  spokes: Record<string, string> = {},
+): Promise<Service[]> {
+  const broker = (name: string, node: string) =>
+    startService({ name, mode: "broker", toml: brokerToml(node, `${dir}/${node}`, r), waitHealth: false });
+  const hub = (name: string, node: string) =>
+    startService({ name, mode: "hub", toml: hubToml(node, `${dir}/${name}`, r, spokes) });
+  return Promise.all([broker("b1", "n1"), broker("b2", "n2"), hub("hA", "hub-a"), hub("hB", "hub-b")]);
+}
+
 Deno.test({
   name: "two brokers, two hubs and a spoke on one Redis: every hub shows and commands every node",
   sanitizeResources: false,
@@ -106,22 +119,7 @@ Deno.test({
     const sockets: Socket[] = [];
     try {
       const spokes = { sp1: "sp1-token" };
-      const [b1, b2, hA, hB] = await Promise.all([
-        startService({
-          name: "b1",
-          mode: "broker",
-          toml: brokerToml("n1", `${dir}/n1`, r),
-          waitHealth: false,
-        }),
-        startService({
-          name: "b2",
-          mode: "broker",
-          toml: brokerToml("n2", `${dir}/n2`, r),
-          waitHealth: false,
-        }),
-        startService({ name: "hA", mode: "hub", toml: hubToml("hub-a", `${dir}/hA`, r, spokes) }),
-        startService({ name: "hB", mode: "hub", toml: hubToml("hub-b", `${dir}/hB`, r, spokes) }),
-      ]);
+      const [b1, b2, hA, hB] = await brokersAndHubs(dir, r, spokes);
       started.push(b1, b2, hA, hB);
       // A broker and hub in one process (main.ts start) on the same Redis: a node like the others.
       const n3 = await startService({
@@ -212,22 +210,7 @@ Deno.test({
     const started: Service[] = [];
     const sockets: Socket[] = [];
     try {
-      const all = await Promise.all([
-        startService({
-          name: "b1",
-          mode: "broker",
-          toml: brokerToml("n1", `${dir}/n1`, r),
-          waitHealth: false,
-        }),
-        startService({
-          name: "b2",
-          mode: "broker",
-          toml: brokerToml("n2", `${dir}/n2`, r),
-          waitHealth: false,
-        }),
-        startService({ name: "hA", mode: "hub", toml: hubToml("hub-a", `${dir}/hA`, r) }),
-        startService({ name: "hB", mode: "hub", toml: hubToml("hub-b", `${dir}/hB`, r) }),
-      ]);
+      const all = await brokersAndHubs(dir, r);
       started.push(...all);
       const [, , hA, hB] = all;
       for (const hub of [hA, hB]) {
