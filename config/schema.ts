@@ -113,7 +113,8 @@ export const shmSchema = table({
   /** Sentinels (`host:port`) to ask for the master: brokers, hubs and events follow a failover. */
   sentinels: z.array(
     z.string().regex(/^(\[[0-9a-fA-F:]+\]|[A-Za-z0-9.-]+):\d{1,5}$/, { error: "must be host:port" }),
-  ).min(1, { error: "must name at least one sentinel" }).optional(),
+  ).min(1, { error: "must name at least one sentinel" }).max(16, { error: "must name at most 16 sentinels" })
+    .optional(),
   /** The master's name in the sentinels' `monitor` line. */
   master_name: str().optional(),
   /** Password of the master and replicas (Sentinel mode; a redis_url carries its own). */

@@ -211,6 +211,10 @@ Deno.test("parseConfig() names file, key and problem: addresses, lists, tables, 
     `[shm]\nsentinels = ["a:1"]\nmaster_name = "m"\nredis_url = "redis://a:2"`,
     `${FILE}: shm.sentinels: set either shm.redis_url or shm.sentinels, not both`,
   );
+  rejects(
+    `[shm]\nmaster_name = "m"\nsentinels = [${Array.from({ length: 17 }, (_, i) => `"s${i}:1"`).join(", ")}]`,
+    `${FILE}: shm.sentinels: must name at most 16 sentinels, got ["s0:1","s1:1","s2:1","s3:1","s4:1","s5:1","s6:1","s7:1",...`,
+  );
   rejects(`[buzzer]\nactive_low = "yes"`, `${FILE}: buzzer.active_low: must be true or false, got "yes"`);
   rejects(
     `[logging]\nlevel = "verbose"`,
