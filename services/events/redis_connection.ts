@@ -16,7 +16,7 @@
  */
 import { createClient, type RedisClientType } from "redis";
 import { redisStatus } from "./redis_status.ts";
-import { parseRedisTarget, type RedisTarget, resolveRedis } from "./redis_target.ts";
+import { assertMaster, parseRedisTarget, type RedisTarget, resolveRedis, roleOf } from "./redis_target.ts";
 
 /** Options for {@link RedisConnection}. */
 export interface RedisConnectionOptions {
@@ -164,10 +164,7 @@ export class RedisConnection {
             old?.destroy();
           } catch { /* already closed */ }
           await client.connect();
-          const role = await client.sendCommand(["ROLE"]) as unknown as unknown[];
-          if (role?.[0] !== "master") {
-            throw new Error(`${hostPort(url)} is a ${String(role?.[0])}, not the master`);
-          }
+          await assertMaster(client, url);
           this.master = hostPort(url);
           this.#status.master(this.master);
           this.#markReady();
@@ -200,10 +197,7 @@ export class RedisConnection {
     try {
       // A Sentinel master must still be the master: `ROLE` instead of `PING`.
       const probe = this.#target.kind === "sentinel"
-        ? this.#client.sendCommand(["ROLE"]).then(
-          (r) => (r as unknown as unknown[])?.[0] === "master",
-          () => false,
-        )
+        ? roleOf(this.#client).then((r) => r === "master")
         : this.#client.ping().then(() => true, () => false);
       const answered = await Promise.race([
         probe,

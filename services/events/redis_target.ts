@@ -193,17 +193,35 @@ export async function connectOnce(
   c.on("error", () => {/* surfaced by the failing command */});
   try {
     await c.connect();
-    if (target.kind === "sentinel") {
-      const role = await c.sendCommand(["ROLE"]) as unknown as unknown[];
-      if (role?.[0] !== "master") {
-        throw new Error(`${maskTarget(url)} is a ${String(role?.[0])}, not the master`);
-      }
-    }
+    if (target.kind === "sentinel") await assertMaster(c, url);
     return c;
   } catch (e) {
     try {
       c.destroy();
     } catch { /* never connected */ }
     throw e;
+  }
+}
+
+/** The role `ROLE` reports (`master`, `slave`, `sentinel`), or null when it does not answer. */
+export async function roleOf(c: { sendCommand(args: string[]): Promise<unknown> }): Promise<string | null> {
+  try {
+    const r = await c.sendCommand(["ROLE"]);
+    return Array.isArray(r) ? String(r[0]) : null;
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * @throws {Error} naming the server when it is not the master (a sentinel's view can lag a promotion).
+ */
+export async function assertMaster(
+  c: { sendCommand(args: string[]): Promise<unknown> },
+  url: string,
+): Promise<void> {
+  const role = await roleOf(c);
+  if (role !== "master") {
+    throw new Error(`${maskTarget(url)} is ${role ? `a ${role}` : "silent"}, not the master`);
   }
 }
