@@ -50,25 +50,22 @@ import {
 import { type Command, type CommandResult, LocalCommandBus } from "./services/link/mod.ts";
 import { brokerEnd, chooseLink, hubEnd } from "./services/link/mod.ts";
 import { commandRunner, SpokePusher } from "./services/spoke/mod.ts";
-import {
-  AccessConfigError,
-  actAs,
-  createHub,
-  type HistoryStore,
-  type Hub,
-  hubAccessOptions,
-  isLoopback,
-  LOOPBACK_HINT,
-  runTokenCli,
-} from "./services/hub/mod.ts";
+import type { HistoryStore, Hub } from "./services/hub/mod.ts";
 import { MqttBridge, type NodeReport } from "./services/mqtt/mod.ts";
-import { Recorder, RecorderFeed, RecorderWriter } from "./services/recorder/mod.ts";
+import type { Recorder } from "./services/recorder/mod.ts";
 import { Health, probeWritable, StorageFaults } from "./services/health/mod.ts";
 import { redisStatus, sentinelUrl } from "./services/events/mod.ts";
 
 import denoJson from "./deno.json" with { type: "json" };
 
 const ROOT = dirname(fileURLToPath(import.meta.url));
+
+/**
+ * The hub's code (Hono, socket.io, MCP) and the recorder (SQLite), loaded only by the modes that
+ * serve HTTP: a broker never holds them (about 20 MB of a spoke's memory, bench/README.md).
+ */
+const hubModule = () => import("./services/hub/mod.ts");
+const recorderModule = () => import("./services/recorder/mod.ts");
 /** Plugins shipped with HARVESTER: trusted to share one sandbox process unless config says otherwise. */
 const FIRST_PARTY = new Set(["bme680", "dht22", "system-monitor", "oled", "anima"]);
 /** How each mode names itself in "Cannot start …" lines. */
@@ -369,6 +366,7 @@ async function startHub(
   local?: { bus: LocalCommandBus; running: RunningBroker },
   health = new Health(),
 ): Promise<{ port: number; events: Events; state: SharedState; hub: Hub }> {
+  const { createHub, hubAccessOptions, isLoopback, LOOPBACK_HINT } = await hubModule();
   const node = config.cluster.node_id;
   let stores: { events: Events; state: SharedState };
   if (local) {
@@ -537,6 +535,7 @@ async function openHistory(
     maxSeries: h.max_series,
   };
   const log = (level: "info" | "warn" | "error", message: string) => logs.log(level, "history", message);
+  const { Recorder, RecorderFeed, RecorderWriter } = await recorderModule();
   // Queries read on this thread; the one writer (commits, checkpoints, rollups) is a worker.
   let reader: Recorder;
   try {
@@ -768,7 +767,7 @@ export async function main(argv: string[]): Promise<number> {
         logs,
         events,
         hubReports(hub),
-        actAs(hub.core, config.mqtt.token, "mqtt"),
+        (await hubModule()).actAs(hub.core, config.mqtt.token, "mqtt"),
         health,
       );
       say(
@@ -787,7 +786,7 @@ export async function main(argv: string[]): Promise<number> {
         logs,
         running.events,
         hubReports(hub),
-        actAs(hub.core, config.mqtt.token, "mqtt"),
+        (await hubModule()).actAs(hub.core, config.mqtt.token, "mqtt"),
         health,
       );
       say(
@@ -798,7 +797,7 @@ export async function main(argv: string[]): Promise<number> {
     }
   } catch (e) {
     await stop("start-up failed");
-    if (e instanceof ConfigError || e instanceof AccessConfigError) {
+    if (e instanceof ConfigError || (e instanceof Error && e.name === "AccessConfigError")) {
       // Found while starting (a directory that takes no file, a LAN hub nobody can log in to):
       // the same exit as a taken bus.
       say("error", e.message);
@@ -821,6 +820,7 @@ async function tokenCommand(args: string[]): Promise<number> {
   const configPath = at < 0 ? undefined : args[at].startsWith("--config=") ? args[at].slice(9) : args[at + 1];
   try {
     const { config } = await loadConfig({ configPath });
+    const { runTokenCli } = await hubModule();
     return await runTokenCli(args, config);
   } catch (e) {
     if (!(e instanceof ConfigError)) throw e;
