@@ -259,8 +259,9 @@ async function startBroker(
         enabled: p.enabled,
         cadence_seconds: p.cadence_seconds,
         priority: p.priority,
-        // Only an explicit `isolation = "shared"` moves a third-party plugin into the shared sandbox.
-        isolation: config.plugins[id]?.isolation ?? (FIRST_PARTY.has(id) ? "shared" : "process"),
+        // First-party plugins share one worker unless config says otherwise; only an explicit
+        // `isolation = "shared"` or `"trusted"` moves a third-party plugin into the shared sandbox.
+        isolation: config.plugins[id]?.isolation ?? (FIRST_PARTY.has(id) ? "trusted" : "process"),
         deadline_ms: p.deadline_ms,
         memory_mb: p.memory_mb,
         settings: { ...deviceSettings(config, id), ...p.settings },

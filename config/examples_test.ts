@@ -51,11 +51,11 @@ Deno.test("config/spoke.toml pushes to a hub with a token and per-plugin setting
   assert.deepEqual(config.plugins.bme680.settings, { burn_in_seconds: 300 });
 });
 
-Deno.test("config/pizero.toml keeps plugins shared, few and slow", async () => {
+Deno.test("config/pizero.toml keeps plugins in one trusted worker, few and slow", async () => {
   const { config } = await load("pizero.toml");
   const enabled = Object.entries(config.plugins).filter(([, p]) => p.enabled);
   assert.ok(enabled.length < FIRST_PARTY.length);
-  for (const [, p] of enabled) assert.equal(p.isolation, "shared");
+  for (const [, p] of enabled) assert.equal(p.isolation, "trusted");
   assert.ok(config.polling.interval_seconds >= 5);
   assert.ok(config.events.buffer_max <= 1000);
 });

@@ -128,7 +128,7 @@ export const DOCS: Record<string, string> = {
   "plugins.<id>.priority":
     "Scheduling priority 0..1, overriding the manifest's; above 0.8 is never deferred.",
   "plugins.<id>.isolation":
-    '"shared" (one sandbox process with the first-party plugins) or "process" (its own); unset: first-party plugins share, every other plugin gets its own process.',
+    '"trusted" (one worker with the other trusted plugins in the shared sandbox process: the least memory, no boundary between them), "shared" (the shared process, a worker of its own) or "process" (a process of its own); unset: first-party plugins are trusted, every other plugin gets its own process.',
   "plugins.<id>.deadline_ms": "Longest a poll may take before it counts as hung.",
   "plugins.<id>.memory_mb": "Memory limit of the plugin's sandbox.",
   "plugins.<id>.settings": "Plugin-specific settings, passed to the plugin as they are.",

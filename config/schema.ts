@@ -277,7 +277,7 @@ export const pluginSchema = table({
   /** Overrides the manifest's priority; above 0.8 is never deferred. */
   priority: num({ min: 0, max: 1 }).optional(),
   /** Unset: first-party plugins share one sandbox, every other plugin gets its own process. */
-  isolation: oneOf(["shared", "process"]).optional(),
+  isolation: oneOf(["trusted", "shared", "process"]).optional(),
   deadline_ms: num({ min: 1, max: MAX_TIMER_MS, int: true }).optional(),
   memory_mb: num({ min: 8, int: true }).optional(),
   settings: z.record(z.string(), z.unknown(), { error: "must be a table" }).default({}),

@@ -178,7 +178,7 @@ Deno.test("parseConfig() names file, key and problem: plugin tables", () => {
   );
   rejects(
     `[plugins.oled]\nisolation = "vm"`,
-    `${FILE}: plugins.oled.isolation: must be one of "shared", "process", got "vm"`,
+    `${FILE}: plugins.oled.isolation: must be one of "trusted", "shared", "process", got "vm"`,
   );
   rejects(`[plugins]\noled = true`, `${FILE}: plugins.oled: must be a table, got true`);
 });

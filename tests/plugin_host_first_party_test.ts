@@ -33,7 +33,7 @@ Deno.test("the five first-party plugins load and poll in one shared sandbox", as
     sdkDir: join(ROOT, "plugins/sdk"),
     node: "test",
     grants: (id) => grantFor(perms, id),
-    settings: () => ({ enabled: true, isolation: "shared" }),
+    settings: () => ({ enabled: true, isolation: "trusted" }), // what main.ts gives them by default
     services: {
       hal,
       leds: { count: 11, set: () => {} },

@@ -1,6 +1,7 @@
 /**
  * Naming a plugin in config (for a setting) never moves it into the first-party shared sandbox;
- * only an explicit `isolation = "shared"` does. Run against the real service.
+ * only an explicit `isolation = "shared"` (own worker) or `"trusted"` (the first-party plugins'
+ * worker) does. Run against the real service.
  *
  * @module
  */
@@ -26,7 +27,8 @@ async function thirdParty(plugins: string, id: string): Promise<void> {
 }
 
 Deno.test({
-  name: 'main.ts: a third-party plugin named in config keeps its own process unless isolation = "shared"',
+  name:
+    'main.ts: a third-party plugin named in config keeps its own process unless isolation = "shared" or "trusted"',
   sanitizeResources: false,
   fn: async () => {
     const dir = await Deno.makeTempDir({ prefix: "harvester-isolation-" });
@@ -39,6 +41,7 @@ Deno.test({
     }
     await thirdParty(plugins, "weather-x");
     await thirdParty(plugins, "trusted-x");
+    await thirdParty(plugins, "pooled-x");
     const node = `iso${Date.now() % 100000}`;
     const svc = await startService({
       name: `isolation-${node}`,
@@ -48,23 +51,34 @@ Deno.test({
         hub: { token: "iso-token" },
         "plugins.weather-x.settings": { city: "Oslo" },
         "plugins.trusted-x": { isolation: "shared" },
+        "plugins.pooled-x": { isolation: "trusted" },
       }),
       env: { HARVESTER_PLUGINS_DIR: plugins },
     });
     try {
-      const found = await waitFor("three plugin.start events", async () => {
+      const found = await waitFor("four plugin.start events", async () => {
         const res = await fetch(`${svc.url}/api/events?type=plugin.start&limit=20`, AUTH);
         const { events } = await res.json() as { events: { data: Record<string, unknown> }[] };
         const by = Object.fromEntries(events.map((e) => [String(e.data.plugin), e.data]));
-        return by["weather-x"] && by["trusted-x"] && by.bme680 ? by : null;
+        return by["weather-x"] && by["trusted-x"] && by["pooled-x"] && by.bme680 ? by : null;
       }, 60_000);
       assert.ok(found);
       const starts = found;
       assert.equal(starts["weather-x"].isolation, "process", "named for a setting: still its own process");
       assert.equal(starts["trusted-x"].isolation, "shared", "explicitly shared");
-      assert.equal(starts.bme680.isolation, "shared", "first-party default");
+      assert.equal(starts["pooled-x"].isolation, "trusted", "explicitly trusted");
+      assert.equal(starts.bme680.isolation, "trusted", "first-party default: the trusted worker");
       assert.notEqual(starts["weather-x"].pid, starts.bme680.pid);
       assert.equal(starts["trusted-x"].pid, starts.bme680.pid);
+      assert.equal(starts["pooled-x"].pid, starts.bme680.pid);
+      // Both trusted plugins answer from the one worker, each under its own sensor id.
+      const sensors = await waitFor("readings of pooled-x and bme680", async () => {
+        const res = await fetch(`${svc.url}/api/readings`, AUTH);
+        const body = await res.json() as { readings?: { plugin: string }[] };
+        const seen = new Set((body.readings ?? []).map((r) => r.plugin));
+        return seen.has("pooled-x") && seen.has("bme680") ? seen : null;
+      }, 30_000);
+      assert.ok(sensors);
     } finally {
       await svc.stop();
       await Deno.remove(dir, { recursive: true }).catch(() => {});

@@ -136,6 +136,36 @@ Deno.test("hostile flood: calls over budget are refused with plugin.flood, the b
   });
 });
 
+Deno.test("hostile throw_poll in the trusted worker: its quarantine restarts the worker; the neighbour reloads unblamed", async () => {
+  const h = await makeHarness({
+    plugins: ["hostile/throw_poll", "plugins/counter"],
+    grants: { counter: { i2c: [0x77], state: true, leds: [0] } },
+    settings: {
+      throw_poll: { enabled: true, isolation: "trusted" },
+      counter: { enabled: true, isolation: "trusted" },
+    },
+  });
+  try {
+    assert.equal((await h.host.sandboxes()).length, 1, "one shared process");
+    assert.equal((await h.host.poll("counter"))[0].values.total, 1);
+    await until(async () => {
+      await h.host.poll("throw_poll").catch(() => {});
+      return h.host.status("throw_poll").status === "quarantined";
+    }, 15_000);
+    await until(() =>
+      h.host.status("counter").status === "running" && h.of("plugin.start", "counter").length === 2
+    );
+    const [after] = await h.host.poll("counter");
+    assert.equal(after.values.polls, 1, "module globals start over in the new worker");
+    assert.equal(after.values.total, 2, "the state capability survived the eviction");
+    assert.equal(h.host.status("counter").restarts, 0, "the neighbour is not blamed");
+    assert.equal(h.of("plugin.error", "counter").length, 0, JSON.stringify(h.of("plugin.error", "counter")));
+    assert.equal(h.of("plugin.start", "counter")[1].data.isolation, "trusted");
+  } finally {
+    await h.close();
+  }
+});
+
 Deno.test("hostile big_message: an oversized message ends that plugin's worker, not its shared neighbours", async () => {
   const h = await makeHarness({
     plugins: ["hostile/big_message", "plugins/counter"],

@@ -30,3 +30,11 @@ export class PluginError extends Error {
     this.plugin = plugin;
   }
 }
+
+/**
+ * A call or load that ended because a neighbour in the plugin's pooled worker failed and the
+ * worker was restarted: the plugin is reloaded, and not counted as failing.
+ */
+export class EvictedError extends PluginError {
+  override name = "EvictedError";
+}

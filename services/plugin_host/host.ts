@@ -16,7 +16,7 @@ import type { BackoffOptions } from "./backoff.ts";
 import { bootstrapBundle, bundlePlugin } from "./bundle.ts";
 import { CapabilityBroker } from "./capabilities.ts";
 import type { HostServices } from "./capabilities.ts";
-import { PluginError } from "./errors.ts";
+import { EvictedError, PluginError } from "./errors.ts";
 import { effectiveGrant } from "./grant.ts";
 import type { EffectiveGrant, PluginGrant } from "./grant.ts";
 import { cleanText, isReservedId, PathRedactor } from "./log_text.ts";
@@ -39,8 +39,12 @@ export interface PluginSettings {
   enabled: boolean;
   cadence_seconds?: number;
   priority?: number;
-  /** `process` (default): own sandbox process; `shared`: the one shared process for trusted plugins. */
-  isolation?: "process" | "shared";
+  /**
+   * `process` (default): own sandbox process; `shared`: the one shared process, own worker;
+   * `trusted`: the shared process and one worker with the other trusted plugins (least memory,
+   * no boundary between them).
+   */
+  isolation?: "process" | "shared" | "trusted";
   deadline_ms?: number;
   memory_mb?: number;
   /** Passed to the plugin as `ctx.settings` (also read: `i2c_bus`, `gpio_chip`, `spi_bus`, `spi_cs`, `uart_path`). */
@@ -130,6 +134,8 @@ interface Entry {
   grant: EffectiveGrant;
   enabled: boolean;
   group: string;
+  /** The pooled worker it shares in the shared process (`trusted` isolation), else undefined. */
+  pool?: string;
   deadlineMs: number;
   memoryMb: number;
   settings: Record<string, unknown>;
@@ -161,6 +167,8 @@ interface Group {
 
 const DEFAULT_DEADLINE_MS = 2000;
 const SHARED = "shared";
+/** Isolation (and pool key) of the plugins that share one worker in the shared process. */
+const TRUSTED = "trusted";
 /** The HARVESTER checkout (for redacting host paths out of plugin text). */
 const HOST_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), "../..");
 
@@ -233,7 +241,8 @@ export class PluginHost {
   }
 
   #trusted(id: string): boolean {
-    return this.#o.settings(id)?.isolation === SHARED;
+    const isolation = this.#o.settings(id)?.isolation;
+    return isolation === SHARED || isolation === TRUSTED;
   }
 
   /** Plugin-supplied text as the host passes it on: escaped, bounded, without host paths. */
@@ -471,7 +480,8 @@ export class PluginHost {
       dir,
       grant: effectiveGrant([], undefined),
       enabled: conf.enabled !== false,
-      group: conf.isolation === SHARED ? SHARED : `process:${id}`,
+      group: conf.isolation === SHARED || conf.isolation === TRUSTED ? SHARED : `process:${id}`,
+      pool: conf.isolation === TRUSTED ? TRUSTED : undefined,
       deadlineMs: conf.deadline_ms ?? DEFAULT_DEADLINE_MS,
       memoryMb: conf.memory_mb ?? this.#o.defaultMemoryMb ?? 128,
       settings: { ...(conf.settings ?? {}) },
@@ -566,17 +576,20 @@ export class PluginHost {
         e.settings,
         this.#o.services.leds.count,
         Math.max(e.deadlineMs, 3000),
+        e.pool,
       );
       if (gen !== e.generation) return;
       e.status = "running";
       this.#o.emit.emit("plugin.start", {
         plugin: e.id,
         version: e.manifest!.version,
-        isolation: e.group === SHARED ? SHARED : "process",
+        isolation: e.pool ?? (e.group === SHARED ? SHARED : "process"),
         pid: sb.pid,
       });
     } catch (err) {
       if (gen !== e.generation || !this.#running) return;
+      // A neighbour in its pooled worker failed while this one loaded: load again, no blame.
+      if (err instanceof EvictedError) return void this.#track(this.#startPlugin(e));
       this.#fail(e, (err as Error).message, "restart");
     }
   }
@@ -614,6 +627,11 @@ export class PluginHost {
           if (t && t.group === group.key) {
             this.#fail(t, `Plugin "${plugin}" crashed: ${error.message}`, "restart");
           }
+        },
+        evicted: (plugin) => {
+          const t = this.#entries.get(plugin);
+          // Innocent: reloaded at once, like a neighbour of a restarted process.
+          if (t && t.group === group.key && t.status === "running") void this.#track(this.#startPlugin(t));
         },
         exit: (info) => this.#sandboxExited(group, sb, info),
         stderr: (line) =>
@@ -757,6 +775,7 @@ export class PluginHost {
     try {
       return await sb.call(e.id, fn, args, e.deadlineMs);
     } catch (err) {
+      if (err instanceof EvictedError) throw err; // reloading already; not this plugin's failure
       if (fn !== "command" || sb.dying) this.#fail(e, (err as Error).message, sb.dying ? "restart" : "pause");
       throw err instanceof PluginError ? err : new PluginError(e.id, (err as Error).message, { cause: err });
     }

@@ -30,6 +30,11 @@ export type ToSandbox =
     grant: EffectiveGrant;
     settings: Record<string, unknown>;
     ledCount: number;
+    /**
+     * Pool key: plugins loaded with the same key share one worker (trusted plugins: the least
+     * memory, no boundary between them). Without it the plugin gets a worker of its own.
+     */
+    worker?: string;
   }
   | { t: "unload"; plugin: string }
   | { t: "call"; id: number; plugin: string; fn: CallName; args: unknown[] }
@@ -46,7 +51,9 @@ export type FromSandbox =
   | { t: "loaded"; plugin: string; ok: boolean; error?: WireError }
   | { t: "result"; plugin: string; id: number; ok: boolean; value?: unknown; error?: WireError }
   | { t: "cap"; plugin: string; id: number; method: string; args: unknown[] }
-  | { t: "crash"; plugin: string; error: WireError };
+  | { t: "crash"; plugin: string; error: WireError }
+  /** A neighbour in its pooled worker failed and the worker was ended: `plugin` is not to blame. */
+  | { t: "evicted"; plugin: string; reason: string };
 
 /** Longest line the broker accepts from a sandbox (a plugin result or capability call). */
 export const MAX_SANDBOX_LINE = 1 << 20;

@@ -6,7 +6,7 @@
  * @module
  */
 import { fileURLToPath as fromFileUrl } from "node:url";
-import { PluginError } from "./errors.ts";
+import { EvictedError, PluginError } from "./errors.ts";
 import type { EffectiveGrant } from "./grant.ts";
 import { LineDecoder, MAX_SANDBOX_LINE, toWireError } from "./protocol.ts";
 import { MemoryGuard, residentBytes } from "./memory_guard.ts";
@@ -32,6 +32,11 @@ export interface SandboxHandlers {
   capability(plugin: string, method: string, args: unknown[], wantsReply: boolean): Promise<unknown>;
   /** A plugin's worker died of an uncaught error (the process lives on). */
   crash(plugin: string, error: WireError): void;
+  /**
+   * A neighbour in the plugin's pooled worker failed and the worker ended; `plugin` was running
+   * (not loading) and is not to blame. A load in flight fails with {@link EvictedError} instead.
+   */
+  evicted(plugin: string, reason: string): void;
   /** The process ended (killed, crashed, out of memory). */
   exit(info: SandboxExit): void;
   /** A line the process wrote outside the protocol (stderr, or plugin console output on stdout). */
@@ -183,9 +188,10 @@ export class SandboxProcess {
   }
 
   /**
-   * Load (or replace) a plugin in its own worker.
+   * Load (or replace) a plugin in its own worker, or in the pooled worker named `worker`.
    *
    * @throws {PluginError} when loading throws, or takes longer than `deadlineMs` (the process is killed)
+   * @throws {EvictedError} when a neighbour in its pooled worker failed meanwhile
    */
   load(
     plugin: string,
@@ -194,6 +200,7 @@ export class SandboxProcess {
     settings: Record<string, unknown>,
     ledCount: number,
     deadlineMs: number,
+    worker?: string,
   ): Promise<void> {
     return new Promise<unknown>((resolve, reject) => {
       const timer = setTimeout(() => {
@@ -207,7 +214,7 @@ export class SandboxProcess {
         new PluginError(plugin, `Cannot load plugin "${plugin}": replaced by a newer load`),
       );
       this.#loads.set(plugin, { plugin, resolve, reject, timer });
-      this.#send({ t: "load", plugin, code, grant, settings, ledCount });
+      this.#send({ t: "load", plugin, code, grant, settings, ledCount, ...(worker ? { worker } : {}) });
     }).then(() => undefined);
   }
 
@@ -351,6 +358,16 @@ export class SandboxProcess {
         this.#failPlugin(msg.plugin, asError(msg.plugin, msg.error));
         this.#handlers.crash(msg.plugin, msg.error);
         break;
+      case "evicted": {
+        const reason = String(msg.reason).slice(0, 300);
+        const loading = this.#loads.has(msg.plugin);
+        this.#failPlugin(
+          msg.plugin,
+          new EvictedError(msg.plugin, `Cannot finish call to plugin "${msg.plugin}": ${reason}`),
+        );
+        if (!loading) this.#handlers.evicted(msg.plugin, reason);
+        break;
+      }
     }
   }
 

@@ -5,13 +5,28 @@
  * from the bootstrap the broker sent in `init`; this process only relays messages and stamps
  * each one coming from a worker with that worker's plugin id.
  *
+ * Trusted plugins loaded with the same pool key share one worker (a worker costs about 8 MB): a
+ * message from that worker may name any of its members and no other, and when one member fails
+ * or is unloaded the worker ends and the others are told they were `evicted` (reloaded by the
+ * broker, not blamed).
+ *
  * @module
  */
 import { LineDecoder, MAX_BROKER_LINE, MAX_SANDBOX_LINE, toWireError } from "./protocol.ts";
 import type { FromSandbox, ToSandbox, WireError } from "./protocol.ts";
 
 const encoder = new TextEncoder();
-const workers = new Map<string, Worker>();
+/** A worker and the plugins in it: one, or the members of a pool. */
+interface Slot {
+  worker: Worker;
+  members: Set<string>;
+  /** The pool key, or null for a plugin's own worker. */
+  pool: string | null;
+}
+/** The slot of every loaded plugin. */
+const slots = new Map<string, Slot>();
+/** Pooled workers by key. */
+const pools = new Map<string, Slot>();
 let bootstrapUrl = "";
 /** Prefix of every protocol line (from `init`); never shared with a worker. */
 let token = "";
@@ -73,16 +88,49 @@ function toBase64(text: string): string {
   return btoa(bin);
 }
 
+/** End the plugin's worker; the other members of a pool are told they were evicted. */
 function unload(plugin: string): void {
-  workers.get(plugin)?.terminate();
-  workers.delete(plugin);
-  logWindows.delete(plugin);
+  const slot = slots.get(plugin);
+  if (!slot) return;
+  slot.worker.terminate();
+  if (slot.pool !== null && pools.get(slot.pool) === slot) pools.delete(slot.pool);
+  for (const m of slot.members) {
+    slots.delete(m);
+    logWindows.delete(m);
+    if (m !== plugin) {
+      send({ t: "evicted", plugin: m, reason: `plugin "${plugin}" in its shared worker stopped` });
+    }
+  }
+}
+
+/** End a worker after a failure: `blamed` (or every member) crashed, the rest are evicted. */
+function fail(slot: Slot, blamed: string | null, error: WireError): void {
+  const who = blamed ?? [...slot.members][0];
+  if (who === undefined) return;
+  const crashed = blamed === null ? [...slot.members] : [blamed];
+  unload(who);
+  for (const p of crashed) send({ t: "crash", plugin: p, error });
+}
+
+/** The plugin a worker's message is for: its own worker's plugin, or the member of the pool it names. */
+function speaker(slot: Slot, claimed: unknown): string | null {
+  if (slot.pool === null) return [...slot.members][0] ?? null;
+  return typeof claimed === "string" && slot.members.has(claimed) ? claimed : null;
 }
 
 /** Pass one worker message on, under that worker's own plugin id and only in known shapes. */
-function relay(plugin: string, data: unknown): void {
+function relay(slot: Slot, data: unknown): void {
   const m = (typeof data === "object" && data !== null ? data : {}) as Record<string, unknown>;
-  if (m.t === "cap") {
+  const plugin = speaker(slot, m.plugin);
+  if (plugin === null) {
+    // A pooled worker naming a plugin that is not in it: trusted code only, but never relayed.
+    if (m.t === "crash" && slot.pool !== null) fail(slot, null, wireOf(m.error));
+    return;
+  }
+  if (m.t === "crash" && slot.pool !== null) {
+    // An uncaught error the pooled worker attributed to one of its members.
+    fail(slot, plugin, wireOf(m.error));
+  } else if (m.t === "cap") {
     const method = String(m.method).slice(0, 64);
     const args = Array.isArray(m.args) ? m.args : [];
     if (method === "log") {
@@ -110,6 +158,11 @@ function relay(plugin: string, data: unknown): void {
   } else if (m.t === "loaded") {
     send({ t: "loaded", plugin, ok: m.ok === true, error: m.error as WireError | undefined });
   }
+}
+
+function wireOf(e: unknown): WireError {
+  const o = (typeof e === "object" && e !== null ? e : {}) as Record<string, unknown>;
+  return { name: String(o.name ?? "Error").slice(0, 100), message: String(o.message ?? "").slice(0, 1000) };
 }
 
 /** At most {@link LOG_LINES_PER_SECOND} lines per worker per second; drops are reported. */
@@ -140,39 +193,52 @@ function reportDropped(plugin: string, w: LogWindow): void {
   send({ t: "cap", plugin, id: 0, method: "log.dropped", args: [n] });
 }
 
-function startWorker(msg: Extract<ToSandbox, { t: "load" }>): void {
-  unload(msg.plugin);
-  const plugin = msg.plugin;
+function newSlot(name: string, pool: string | null): Slot {
   const worker = new Worker(bootstrapUrl, {
     type: "module",
-    name: plugin,
+    name,
     deno: { permissions: "none" },
   } as WorkerOptions);
+  const slot: Slot = { worker, members: new Set(), pool };
   worker.onmessage = (e: MessageEvent) => {
     try {
-      relay(plugin, e.data);
+      relay(slot, e.data);
     } catch (err) {
       // Nothing one worker sends may end this process for its neighbours.
-      unload(plugin);
-      send({
-        t: "crash",
-        plugin,
-        error: { name: "Error", message: `sent an unusable message: ${err}`.slice(0, 300) },
-      });
+      const plugin = speaker(slot, (e.data as { plugin?: unknown } | null)?.plugin);
+      fail(slot, plugin, { name: "Error", message: `sent an unusable message: ${err}`.slice(0, 300) });
     }
   };
   worker.onerror = (e: ErrorEvent) => {
     e.preventDefault();
-    send({ t: "crash", plugin, error: { name: "Error", message: String(e.message).slice(0, 1000) } });
-    unload(plugin);
+    fail(slot, slot.pool === null ? speaker(slot, null) : null, {
+      name: "Error",
+      message: String(e.message).slice(0, 1000),
+    });
   };
   worker.onmessageerror = () => {
-    send({ t: "crash", plugin, error: { name: "Error", message: "message could not be deserialized" } });
+    for (const plugin of slot.members) {
+      send({ t: "crash", plugin, error: { name: "Error", message: "message could not be deserialized" } });
+    }
   };
-  workers.set(plugin, worker);
-  worker.postMessage({
+  return slot;
+}
+
+function startWorker(msg: Extract<ToSandbox, { t: "load" }>): void {
+  unload(msg.plugin);
+  const plugin = msg.plugin;
+  const pool = typeof msg.worker === "string" ? msg.worker : null;
+  let slot = pool === null ? undefined : pools.get(pool);
+  if (!slot) {
+    slot = newSlot(pool === null ? plugin : `pool:${pool}`, pool);
+    if (pool !== null) pools.set(pool, slot);
+  }
+  slot.members.add(plugin);
+  slots.set(plugin, slot);
+  slot.worker.postMessage({
     t: "load",
     plugin,
+    pooled: pool !== null,
     code: msg.code,
     grant: msg.grant,
     settings: msg.settings,
@@ -199,7 +265,7 @@ function handle(msg: ToSandbox): void {
       break;
     case "call":
     case "reply": {
-      const w = workers.get(msg.plugin);
+      const w = slots.get(msg.plugin)?.worker;
       if (w) w.postMessage(msg);
       else if (msg.t === "call") {
         send({

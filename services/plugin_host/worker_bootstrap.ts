@@ -5,8 +5,11 @@
  * capability stubs that ask the broker (which checks each call against the grant), then
  * imports the broker-checked plugin bundle from a `data:` URL.
  *
- * Messages with the sandbox use the protocol shapes without the `plugin` field: the sandbox
- * stamps the plugin id itself, so a plugin cannot speak for another.
+ * Messages with the sandbox carry the plugin id, but the sandbox decides whom a message is
+ * for: a plugin's own worker speaks only for it. A pooled worker (trusted plugins, `pooled` in
+ * `load`) holds several plugins; each module gets its own lexical `console`, its own context,
+ * and a random tail on its source, so an uncaught error is reported as the crash of the plugin
+ * whose module is on its stack instead of ending the worker unnamed.
  *
  * @module
  */
@@ -57,6 +60,8 @@ const MAX_RESULT_CHARS = 512 * 1024;
 const scope = globalThis as any;
 const post: Post = scope.postMessage.bind(scope);
 const listen = scope.addEventListener.bind(scope);
+/** The runtime reports an uncaught error by calling `globalThis.dispatchEvent`; a pool keeps it. */
+const dispatch = scope.dispatchEvent.bind(scope);
 const stringify = JSON.stringify;
 const parse = JSON.parse;
 const isArray = Array.isArray;
@@ -68,9 +73,19 @@ const cut = (v: unknown, n: number): string => apply(sliceString, String(v), [0,
 const MAX_CALL_CHARS = 256 * 1024;
 const pending = new Map<number, Pending>();
 let nextId = 1;
-let plugin: Plugin = {};
-let ctx: PluginContext | undefined;
-let pluginId = "";
+/** A plugin loaded in this worker. */
+interface Slot {
+  plugin: Plugin;
+  ctx: PluginContext;
+  /** The end of its module's `data:` URL, which stack traces show (pooled plugins only). */
+  tail?: string;
+}
+const loaded = new Map<string, Slot>();
+/** Set once a `load` says this worker is a pool. */
+let pooled = false;
+/** Module evaluation of pooled plugins, one at a time (each takes its `console` from one global). */
+let evaluating: Promise<unknown> = Promise.resolve();
+const CONSOLE_KEY = Symbol.for("harvester.console");
 
 /** Remove a global from the scope and every prototype above it, then pin it to `value`. */
 function scrub(name: string, value: unknown = undefined): void {
@@ -110,29 +125,35 @@ function plain(method: string, args: unknown[]): unknown[] {
   return parse(text);
 }
 
-/** Ask the broker to run a capability method; resolves with its reply. */
-function cap(method: string, args: unknown[]): Promise<unknown> {
+/** Ask the broker to run a capability method for `plugin`; resolves with its reply. */
+function cap(plugin: string, method: string, args: unknown[]): Promise<unknown> {
   const id = nextId++;
   return new Promise((resolve, reject) => {
-    const msg = { t: "cap", id, method, args: plain(method, args) };
+    const msg = { t: "cap", plugin, id, method, args: plain(method, args) };
     pending.set(id, { resolve, reject });
     post(msg);
   });
 }
 
 /** Fire-and-forget capability use (logging). */
-function tell(method: string, args: unknown[]): void {
-  post({ t: "cap", id: 0, method, args: plain(method, args) });
+function tell(plugin: string, method: string, args: unknown[]): void {
+  post({ t: "cap", plugin, id: 0, method, args: plain(method, args) });
 }
 
 const bytes = (v: Uint8Array | number[]): number[] => Array.from(v, (x) => x & 0xff);
 const toU8 = (v: unknown): Uint8Array => Uint8Array.from(v as number[]);
 
-function i2cDevice(grant: EffectiveGrant, address: number, bus: number | null): I2cDeviceCap {
+function i2cDevice(
+  pluginId: string,
+  grant: EffectiveGrant,
+  address: number,
+  bus: number | null,
+): I2cDeviceCap {
+  const cap = capOf(pluginId);
   if (!grant.i2c.includes(address)) {
     // The broker checks every transfer anyway; refusing here too gives the plugin an early,
     // synchronous error, and the report makes the broker emit `plugin.denied`.
-    tell("i2c.bind", [address, bus]);
+    tell(pluginId, "i2c.bind", [address, bus]);
     const arg = `0x${Number(address).toString(16).padStart(2, "0")}`;
     throw new CapabilityError(
       "i2c",
@@ -165,17 +186,22 @@ function i2cDevice(grant: EffectiveGrant, address: number, bus: number | null): 
   };
 }
 
+/** {@link cap} bound to one plugin. */
+const capOf = (pluginId: string) => (method: string, args: unknown[]) => cap(pluginId, method, args);
+
 function buildContext(
+  pluginId: string,
   grant: EffectiveGrant,
   settings: Record<string, unknown>,
   ledCount: number,
 ): PluginContext {
+  const cap = capOf(pluginId);
   const has = (c: string) => grant.world.includes(c as never);
   const log = {
-    debug: (m: string) => tell("log", ["debug", cut(m, 2000)]),
-    info: (m: string) => tell("log", ["info", cut(m, 2000)]),
-    warn: (m: string) => tell("log", ["warn", cut(m, 2000)]),
-    error: (m: string) => tell("log", ["error", cut(m, 2000)]),
+    debug: (m: string) => tell(pluginId, "log", ["debug", cut(m, 2000)]),
+    info: (m: string) => tell(pluginId, "log", ["info", cut(m, 2000)]),
+    warn: (m: string) => tell(pluginId, "log", ["warn", cut(m, 2000)]),
+    error: (m: string) => tell(pluginId, "log", ["error", cut(m, 2000)]),
   };
   const clock = {
     now: () => Date.now(),
@@ -187,7 +213,7 @@ function buildContext(
     clock,
     log,
     i2c: has("i2c")
-      ? { device: (address: number, bus?: number) => i2cDevice(grant, address, bus ?? null) }
+      ? { device: (address: number, bus?: number) => i2cDevice(pluginId, grant, address, bus ?? null) }
       : undefined,
     spi: has("spi")
       ? { transfer: async (tx: Uint8Array | number[]) => toU8(await cap("spi.transfer", [bytes(tx)])) }
@@ -246,7 +272,7 @@ function buildContext(
 }
 
 /** `console` for plugin code: every method goes to the plugin's log (never to stdout). */
-function pluginConsole(): Record<string, (...args: unknown[]) => void> {
+function pluginConsole(pluginId: string): Record<string, (...args: unknown[]) => void> {
   const fmt = (args: unknown[]) =>
     args.map((a) => {
       if (typeof a === "string") return a;
@@ -256,7 +282,7 @@ function pluginConsole(): Record<string, (...args: unknown[]) => void> {
         return String(a);
       }
     }).join(" ");
-  const to = (level: string) => (...args: unknown[]) => tell("log", [level, cut(fmt(args), 2000)]);
+  const to = (level: string) => (...args: unknown[]) => tell(pluginId, "log", [level, cut(fmt(args), 2000)]);
   const quiet = () => {};
   return {
     log: to("info"),
@@ -283,6 +309,34 @@ function pluginConsole(): Record<string, (...args: unknown[]) => void> {
   };
 }
 
+/** The pooled plugin whose module is nearest the top of `stack`, matched by its URL's tail. */
+function blame(stack: unknown): string | null {
+  const text = cut(stack, 65_536);
+  let best: string | null = null, at = Infinity;
+  for (const [id, slot] of loaded) {
+    const i = slot.tail === undefined ? -1 : text.indexOf(slot.tail);
+    if (i >= 0 && i < at) [best, at] = [id, i];
+  }
+  return best;
+}
+
+/** 24 random hex digits: a module source ending in them has a URL tail no other module has. */
+function nonce(): string {
+  return Array.from(crypto.getRandomValues(new Uint8Array(12)), (b) => b.toString(16).padStart(2, "0")).join(
+    "",
+  );
+}
+
+/** A pool reports uncaught errors under the plugin they came from; the sandbox ends the worker. */
+function reportUncaught(): void {
+  const report = (e: { preventDefault(): void }, error: unknown, where: unknown) => {
+    e.preventDefault();
+    post({ t: "crash", plugin: blame(where), error: errorToWire(error) });
+  };
+  listen("error", (e: ErrorEvent) => report(e, e.error ?? e.message, `${e.filename}\n${e.error?.stack}`));
+  listen("unhandledrejection", (e: PromiseRejectionEvent) => report(e, e.reason, e.reason?.stack));
+}
+
 async function load(
   msg: {
     code: string;
@@ -290,20 +344,50 @@ async function load(
     settings: Record<string, unknown>;
     ledCount: number;
     plugin: string;
+    pooled?: boolean;
   },
 ) {
-  pluginId = msg.plugin;
-  ctx = buildContext(msg.grant, msg.settings, msg.ledCount);
-  for (const name of SCRUBBED) scrub(name);
-  scrub("console", Object.freeze(pluginConsole()));
+  const pluginId = msg.plugin;
+  const ctx = buildContext(pluginId, msg.grant, msg.settings, msg.ledCount);
+  const console = Object.freeze(pluginConsole(pluginId));
+  if (msg.pooled && !pooled) {
+    pooled = true;
+    reportUncaught();
+  }
+  for (const name of SCRUBBED) scrub(name, pooled && name === "dispatchEvent" ? dispatch : undefined);
   // The bundle was resolved from the plugin's folder and the SDK only, and checked by the
   // broker: no import declarations, no dynamic import, no import.meta, no eval.
-  const mod = await import(`data:text/javascript;base64,${toBase64(msg.code)}`);
+  let mod: { default?: unknown };
+  let tail: string | undefined;
+  if (pooled) {
+    // One worker, several plugins: each module binds its own `console` before its first
+    // statement runs (on line 1, so line numbers stay), taken from a global that lives only
+    // while that one module evaluates. `globalThis.console` stays the first member's.
+    if (loaded.size === 0) scrub("console", console);
+    const prefix = 'const console = globalThis[Symbol.for("harvester.console")];';
+    const url = `data:text/javascript;base64,${toBase64(`${prefix}${msg.code}\n//${nonce()}`)}`;
+    // Stack traces shorten a data: URL to its last characters; 16 of them stand for the module.
+    tail = url.slice(-16);
+    const run = evaluating.then(async () => {
+      scope[CONSOLE_KEY] = console;
+      try {
+        return await import(url);
+      } finally {
+        delete scope[CONSOLE_KEY];
+      }
+    });
+    evaluating = run.catch(() => {});
+    mod = await run;
+  } else {
+    scrub("console", console);
+    mod = await import(`data:text/javascript;base64,${toBase64(msg.code)}`);
+  }
   const exported = mod.default;
   if (typeof exported !== "object" || exported === null) {
     throw new TypeError(`Cannot load plugin "${pluginId}": its module has no default export object`);
   }
-  plugin = exported as Plugin;
+  const plugin = exported as Plugin;
+  loaded.set(pluginId, { plugin, ctx, tail });
   if (typeof plugin.init === "function") await plugin.init(ctx);
 }
 
@@ -314,8 +398,10 @@ function toBase64(text: string): string {
   return btoa(bin);
 }
 
-async function call(fn: CallName, args: unknown[]): Promise<unknown> {
-  const c = ctx as PluginContext;
+async function call(pluginId: string, fn: CallName, args: unknown[]): Promise<unknown> {
+  const slot = loaded.get(pluginId);
+  if (!slot) throw new Error(`Cannot ${fn} plugin "${cut(pluginId, 64)}": it is not loaded in this worker`);
+  const { plugin, ctx: c } = slot;
   switch (fn) {
     case "poll": {
       if (typeof plugin.poll !== "function") return [];
@@ -341,11 +427,12 @@ async function call(fn: CallName, args: unknown[]): Promise<unknown> {
   }
 }
 
-function encodeResult(id: number, value: unknown): unknown {
+function encodeResult(pluginId: string, id: number, value: unknown): unknown {
   const text = stringify(value ?? null);
   if (text.length > MAX_RESULT_CHARS) {
     return {
       t: "result",
+      plugin: pluginId,
       id,
       ok: false,
       error: {
@@ -354,7 +441,7 @@ function encodeResult(id: number, value: unknown): unknown {
       },
     };
   }
-  return { t: "result", id, ok: true, value: parse(text) };
+  return { t: "result", plugin: pluginId, id, ok: true, value: parse(text) };
 }
 
 listen("message", async (e: MessageEvent) => {
@@ -362,16 +449,16 @@ listen("message", async (e: MessageEvent) => {
   if (msg.t === "load") {
     try {
       await load(msg);
-      post({ t: "loaded", ok: true });
+      post({ t: "loaded", plugin: msg.plugin, ok: true });
     } catch (err) {
-      post({ t: "loaded", ok: false, error: errorToWire(err) });
+      post({ t: "loaded", plugin: msg.plugin, ok: false, error: errorToWire(err) });
     }
   } else if (msg.t === "call") {
     try {
-      const value = await call(msg.fn, msg.args);
-      post(encodeResult(msg.id, value));
+      const value = await call(msg.plugin, msg.fn, msg.args);
+      post(encodeResult(msg.plugin, msg.id, value));
     } catch (err) {
-      post({ t: "result", id: msg.id, ok: false, error: errorToWire(err) });
+      post({ t: "result", plugin: msg.plugin, id: msg.id, ok: false, error: errorToWire(err) });
     }
   } else if (msg.t === "reply") {
     const p = pending.get(msg.id);
