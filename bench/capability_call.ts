@@ -3,8 +3,9 @@
  * - p50/p99 of a one-byte I2C register read made by a plugin in its sandbox
  *   (worker → sandbox process → broker grant check → sim device → back) vs the same read
  *   made in-process through `I2cDevice`;
- * - resident memory of the five first-party plugins in one shared sandbox process vs five
- *   processes, of one shared process with 1 worker vs 5, and of the broker itself.
+ * - resident memory of the five first-party plugins in one worker of one sandbox process (the
+ *   default, `isolation = "trusted"`) vs a worker each (`"shared"`) vs five processes, and of the
+ *   broker itself.
  *
  * `deno run -A bench/capability_call.ts` prints the rows; `deno task bench` includes them.
  *
@@ -21,7 +22,7 @@ import { emptyGrant, PluginHost } from "../services/plugin_host/mod.ts";
 import type { PluginGrant, PluginSettings } from "../services/plugin_host/mod.ts";
 import { grantFor, loadPermissions } from "../config/permissions.ts";
 import { median, percentile, spread } from "./row.ts";
-import { unixRoundTrip, workerHop } from "./ipc_floor.ts";
+import { pipeRoundTrip, unixRoundTrip, workerHop } from "./ipc_floor.ts";
 import type { BenchRow } from "./row.ts";
 
 const ROOT = fileURLToPath(new URL("..", import.meta.url));
@@ -111,12 +112,13 @@ async function latencyRows(): Promise<BenchRow[]> {
     await workerHop(500);
     await unixRoundTrip(500);
     // Three rounds, each measuring the call, its floor and the in-process read back to back.
-    const call: Q[] = [], worker: Q[] = [], unix: Q[] = [], direct: Q[] = [];
+    const call: Q[] = [], worker: Q[] = [], unix: Q[] = [], direct: Q[] = [], pipe: Q[] = [];
     const batched: Q[] = [], single: Q[] = [];
     for (let r = 0; r < 3; r++) {
       call.push(q(await h.command("bench_reader", "bench", { n: CALLS }) as number[]));
       worker.push(q(await workerHop(CALLS)));
       unix.push(q(await unixRoundTrip(CALLS)));
+      pipe.push(q(await pipeRoundTrip(CALLS)));
       direct.push(q(await timeDirect(hal, CALLS)));
       const b = await h.command("bench_reader", "batch", { n: 300, steps: BATCH_STEPS }) as {
         batched: number[];
@@ -141,6 +143,16 @@ async function latencyRows(): Promise<BenchRow[]> {
         spread: spread(call.map((x) => x[k]), 0),
       });
     }
+    rows.push({
+      name: "layer: the broker ↔ sandbox transport alone, p50 (stdin/stdout of a permission-less child, " +
+        "Deno.ChildProcess streams, no JSON)",
+      value: med(pipe, "p50"),
+      unit: "µs",
+      peer: "deno↔deno Unix socket (needs permissions a sandbox must not have)",
+      peerValue: med(unix, "p50"),
+      ratio: med(pipe, "p50") / med(unix, "p50"),
+      spread: spread(pipe.map((x) => x.p50), 0),
+    });
     rows.push({
       name: "i2c register read p50: direct in-process I2cDevice read (no sandbox)",
       value: med(direct, "p50"),
@@ -177,9 +189,10 @@ async function pollAll(h: PluginHost, ids: string[]): Promise<void> {
 
 async function memoryRows(): Promise<BenchRow[]> {
   const pluginsDir = join(ROOT, "plugins");
-  const only = (ids: string[], isolation: "shared" | "process") => (id: string): PluginSettings =>
+  type Isolation = NonNullable<PluginSettings["isolation"]>;
+  const only = (ids: string[], isolation: Isolation) => (id: string): PluginSettings =>
     ids.includes(id) ? { enabled: true, isolation } : { enabled: false };
-  const measure = async (ids: string[], isolation: "shared" | "process") => {
+  const measure = async (ids: string[], isolation: Isolation) => {
     const hal = simHal("board");
     const h = await host(pluginsDir, hal, only(ids, isolation));
     try {
@@ -195,26 +208,26 @@ async function memoryRows(): Promise<BenchRow[]> {
       hal.close();
     }
   };
+  const trusted5 = await measure(FIRST_PARTY, "trusted");
   const shared5 = await measure(FIRST_PARTY, "shared");
   const proc5 = await measure(FIRST_PARTY, "process");
-  const shared1 = await measure(["system-monitor"], "shared");
   const broker = Deno.memoryUsage().rss;
   return [
     {
-      name: "RSS of 5 first-party plugins, 1 shared sandbox process",
-      value: shared5.total / MB,
+      name: "RSS of 5 first-party plugins, 1 shared sandbox process, 1 worker (trusted, the default)",
+      value: trusted5.total / MB,
       unit: "MB",
       peer: `5 sandbox processes (${proc5.count})`,
       peerValue: proc5.total / MB,
-      ratio: shared5.total / proc5.total,
+      ratio: trusted5.total / proc5.total,
     },
     {
-      name: "RSS of one shared sandbox process: 5 workers",
-      value: shared5.total / MB,
+      name: "RSS of 5 first-party plugins in one sandbox process: 1 worker (trusted)",
+      value: trusted5.total / MB,
       unit: "MB",
-      peer: "1 worker",
-      peerValue: shared1.total / MB,
-      ratio: shared5.total / shared1.total,
+      peer: "a worker each (shared)",
+      peerValue: shared5.total / MB,
+      ratio: trusted5.total / shared5.total,
     },
     {
       name: "RSS of the broker side (this bench process: host, sim HAL, bundler libs)",
@@ -222,12 +235,12 @@ async function memoryRows(): Promise<BenchRow[]> {
       unit: "MB",
     },
     {
-      name: "RSS broker (this process) + shared sandbox with the 5 plugins",
-      value: (broker + shared5.total) / MB,
+      name: "RSS broker (this process) + shared sandbox with the 5 plugins in one worker",
+      value: (broker + trusted5.total) / MB,
       unit: "MB",
       peer: "target (WASM host used 300+)",
       peerValue: 150,
-      ratio: (broker + shared5.total) / MB / 150,
+      ratio: (broker + trusted5.total) / MB / 150,
     },
   ];
 }

@@ -13,6 +13,7 @@ import { fileURLToPath } from "node:url";
 /** A capability request as it crosses: `{t,id,method,args}` for a one-byte register read. */
 const MESSAGE = { t: "cap", id: 1, method: "i2c.transfer", args: [null, 0x77, [0xd0], 1] };
 const PEER = fileURLToPath(new URL("./peers/unix_echo.ts", import.meta.url));
+const STDIO_PEER = fileURLToPath(new URL("./peers/stdio_echo.ts", import.meta.url));
 
 const WORKER = `self.onmessage = (e) => self.postMessage(e.data);`;
 
@@ -78,5 +79,43 @@ export async function unixRoundTrip(n: number): Promise<number[]> {
     listener.close();
     await child.status;
     await Deno.remove(dir, { recursive: true });
+  }
+}
+
+/**
+ * Round trips of the same frame over the transport a sandbox has: a permission-less child's
+ * stdin/stdout, written and read on this side through `Deno.ChildProcess` streams as
+ * services/plugin_host/sandbox.ts does. Compared with {@link unixRoundTrip} it shows what the
+ * pipe streams cost over a socket, µs each.
+ */
+export async function pipeRoundTrip(n: number): Promise<number[]> {
+  const child = new Deno.Command(Deno.execPath(), {
+    args: ["run", "--no-prompt", "--no-config", STDIO_PEER],
+    stdin: "piped",
+    stdout: "piped",
+    stderr: "inherit",
+  }).spawn();
+  const writer = child.stdin.getWriter();
+  const reader = child.stdout.getReader();
+  try {
+    const frame = new TextEncoder().encode(`${crypto.randomUUID()} ${JSON.stringify(MESSAGE)}\n`);
+    const out: number[] = [];
+    for (let i = 0; i < n; i++) {
+      const t0 = performance.now();
+      writer.write(frame).catch(() => {});
+      let got = 0;
+      while (got < frame.length) {
+        const r = await reader.read();
+        if (r.done) throw new Error("Cannot measure the pipe transport: the echo peer closed");
+        got += r.value.length;
+      }
+      out.push((performance.now() - t0) * 1000);
+    }
+    return out;
+  } finally {
+    await writer.close().catch(() => {});
+    reader.releaseLock();
+    await child.stdout.cancel().catch(() => {});
+    await child.status;
   }
 }

@@ -8,7 +8,7 @@
  * @module
  */
 import { startService, waitFor } from "../tests/e2e/_helpers.ts";
-import { pidOf, type ProcessMemory, treeMemory, treeRssMb } from "../tests/_proc.ts";
+import { pidOf, type ProcessMemory, tree, treeMemory, treeRssMb } from "../tests/_proc.ts";
 import type { BenchRow } from "./row.ts";
 import { taskV8Flags } from "../tests/_task_flags.ts";
 
@@ -81,8 +81,8 @@ async function spokeRow(): Promise<BenchRow> {
       `token = "bench-pizero-token"\npush_interval_seconds = 10\nbuffer_max = 200\n` +
       `[shm]\nbackend = "memory"\n[events]\nstream_maxlen = 1000\nbuffer_max = 500\nbatch_max = 50\n` +
       `[state]\ndir = "${dir}"\n` +
-      `[plugins.bme680]\nenabled = true\ncadence_seconds = 6\nisolation = "shared"\nmemory_mb = 32\n` +
-      `[plugins.system-monitor]\nenabled = true\ncadence_seconds = 15\nisolation = "shared"\nmemory_mb = 16\n` +
+      `[plugins.bme680]\nenabled = true\ncadence_seconds = 6\nisolation = "trusted"\nmemory_mb = 32\n` +
+      `[plugins.system-monitor]\nenabled = true\ncadence_seconds = 15\nisolation = "trusted"\nmemory_mb = 16\n` +
       `[plugins.dht22]\nenabled = false\n[plugins.oled]\nenabled = false\n[plugins.anima]\nenabled = false\n`,
   });
   try {
@@ -104,6 +104,48 @@ async function spokeRow(): Promise<BenchRow> {
     };
   } finally {
     await svc.stop();
+    await Deno.remove(dir, { recursive: true }).catch(() => {});
+  }
+}
+
+/**
+ * The floor of this design: the fewest processes and workers the service can be — a Deno process
+ * (the broker) with one permission-less sandbox child running one worker — with no code of ours.
+ */
+export async function benchFloor(): Promise<BenchRow> {
+  const dir = await Deno.makeTempDir({ prefix: "harvester-bench-floor-" });
+  const child = `${dir}/child.js`, parent = `${dir}/parent.js`;
+  await Deno.writeTextFile(
+    child,
+    `new Worker("data:text/javascript,self.onmessage=()=>{}", { type: "module" });\nsetInterval(() => {}, 1000);\n`,
+  );
+  await Deno.writeTextFile(
+    parent,
+    `new Deno.Command(Deno.execPath(), { args: ["run", "--no-prompt", ${
+      JSON.stringify(child)
+    }] }).spawn();\n` +
+      `setInterval(() => {}, 1000);\n`,
+  );
+  const proc = new Deno.Command(Deno.execPath(), { args: ["run", "-A", parent], stdout: "null" }).spawn();
+  try {
+    await waitFor("the floor's child", () => tree(proc.pid).length > 1, 20_000);
+    await new Promise((r) => setTimeout(r, 3000));
+    const ps = treeMemory(proc.pid, (cmd) => cmd.some((a) => a.endsWith("child.js")) ? "sandbox" : "main");
+    return {
+      name: `PSS floor: an empty Deno process and an empty sandbox child with one worker: ${breakdown(ps)}`,
+      value: sum(ps),
+      unit: "MB",
+      peer: "target",
+      peerValue: START_TARGET_MB,
+      ratio: sum(ps) / START_TARGET_MB,
+    };
+  } finally {
+    for (const pid of tree(proc.pid).reverse()) {
+      try {
+        Deno.kill(pid, "SIGKILL");
+      } catch { /* gone */ }
+    }
+    await proc.status;
     await Deno.remove(dir, { recursive: true }).catch(() => {});
   }
 }
@@ -187,6 +229,7 @@ export async function benchMemory(): Promise<BenchRow[]> {
     const { plugins } = await (await fetch(`${svc.url}/api/plugins`, { headers: AUTH })).json();
     const running = plugins.filter((p: { status: string }) => p.status === "running").length;
     const spoke = await spokeRow();
+    const floor = await benchFloor();
     return [
       {
         name: `PSS broker+hub+${running} plugins after warm-up: ${breakdown(warmPss)}`,
@@ -197,6 +240,7 @@ export async function benchMemory(): Promise<BenchRow[]> {
         ratio: sum(warmPss) / START_TARGET_MB,
       },
       spoke,
+      floor,
       {
         name: `sandbox RSS slope over a ${
           minutes.toFixed(1)
@@ -256,4 +300,50 @@ export async function benchMemory(): Promise<BenchRow[]> {
   }
 }
 
-if (import.meta.main) console.table(await benchMemory());
+/**
+ * `bench/memory.ts soak MINUTES`: the memory config (cycles 20× faster) for MINUTES of real time,
+ * the sandbox and main process sampled every 30 s; prints each sample and the RSS slope of the
+ * first and the second half (bounded: the second half's slope near zero).
+ */
+async function soak(minutes: number): Promise<void> {
+  const dir = await Deno.makeTempDir({ prefix: "harvester-bench-soak-" });
+  const svc = await startService({ name: "bench-soak", toml: toml(dir), denoFlags: taskV8Flags("start") });
+  try {
+    const pid = pidOf(`--port\u0000${svc.port}\u0000`);
+    const t0 = performance.now();
+    const rows: { min: number; sandbox: number; main: number; sandboxPss: number }[] = [];
+    while (performance.now() - t0 < minutes * 60_000) {
+      const ps = treeMemory(pid, role);
+      const sb = ps.filter((p) => p.role === "sandbox");
+      const row = {
+        min: (performance.now() - t0) / 60_000,
+        sandbox: sb.reduce((a, p) => a + p.rssMb, 0),
+        sandboxPss: sum(sb),
+        main: ps.find((p) => p.role === "main")?.rssMb ?? 0,
+      };
+      rows.push(row);
+      console.log(
+        `${row.min.toFixed(1)} min: sandbox RSS ${row.sandbox.toFixed(1)} (PSS ${
+          row.sandboxPss.toFixed(1)
+        }), main RSS ${row.main.toFixed(1)} MB`,
+      );
+      await new Promise((r) => setTimeout(r, 30_000));
+    }
+    const half = rows.filter((r) => r.min >= minutes / 2);
+    const first = rows.filter((r) => r.min < minutes / 2);
+    const at = (rs: typeof rows, k: "sandbox" | "main") => slope(rs.map((r) => r.min), rs.map((r) => r[k]));
+    console.log(
+      `sandbox RSS slope: first half ${at(first, "sandbox").toFixed(2)} MB/min, second half ${
+        at(half, "sandbox").toFixed(2)
+      } MB/min; main: ${at(first, "main").toFixed(2)} → ${at(half, "main").toFixed(2)} MB/min`,
+    );
+  } finally {
+    await svc.stop();
+    await Deno.remove(dir, { recursive: true }).catch(() => {});
+  }
+}
+
+if (import.meta.main) {
+  if (Deno.args[0] === "soak") await soak(Number(Deno.args[1] ?? 35));
+  else console.table(await benchMemory());
+}
