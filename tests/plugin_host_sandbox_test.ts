@@ -57,7 +57,12 @@ Deno.test("sandboxArgs() grants no permission and disables code generation", () 
   for (const flag of ["--no-prompt", "--no-remote", "--no-npm", "--no-config"]) {
     assert.ok(args.includes(flag), flag);
   }
-  assert.ok(args.includes("--v8-flags=--disallow-code-generation-from-strings,--max-old-space-size=96"));
+  assert.ok(
+    args.includes(
+      "--v8-flags=--disallow-code-generation-from-strings,--max-old-space-size=96,--max-semi-space-size=1",
+    ),
+    args.join(" "),
+  );
 });
 
 Deno.test("sandbox: unchecked static imports of files, JSON and remote modules fail without leaking", async () => {
