@@ -13,6 +13,7 @@ import { io, type Socket } from "socket.io-client";
 import { makeSnapshot } from "../services/hub/_test_fakes.ts";
 import { freePort } from "../tests/_redis.ts";
 import { taskV8Flags } from "../tests/_task_flags.ts";
+import { SECURITY_HEADERS } from "../services/hub/security_headers.ts";
 import { type BenchRow, median, percentile, spread } from "./row.ts";
 
 /** The hub runs with the V8 flags of `deno task hub`, as deployed. */
@@ -69,8 +70,11 @@ export function startHub(extra: string[] = [], denoFlags: string[] = []): Promis
   ], port);
 }
 
-/** A bare server answering every request with `body` as JSON: `Deno.serve` or `node:http`. */
-async function startPeer(body: string, kind: "deno" | "node"): Promise<Child> {
+/**
+ * A bare server answering every request with `body` as JSON: `Deno.serve`, `node:http`, or
+ * `node:http` sending the hub's security headers too (what those headers alone cost).
+ */
+async function startPeer(body: string, kind: "deno" | "node" | "node-headers"): Promise<Child> {
   const port = freePort();
   const dir = await Deno.makeTempDir();
   await Deno.writeTextFile(`${dir}/body.json`, body);
@@ -83,7 +87,13 @@ Deno.serve({ port: ${port}, hostname: "127.0.0.1", onListen() { console.log("rea
   () => new Response(b, { headers: { "content-type": "application/json" } }));`
     : `import { createServer } from "node:http";
 ${read}
-createServer((_q, r) => { r.writeHead(200, { "content-type": "application/json" }); r.end(b); })
+const h = ${
+      JSON.stringify({
+        ...(kind === "node-headers" ? SECURITY_HEADERS : {}),
+        "content-type": "application/json",
+      })
+    };
+createServer((_q, r) => { r.writeHead(200, h); r.end(b); })
   .listen(${port}, "127.0.0.1", () => console.log("ready"));`;
   const child = await spawnReady(["eval", code], port);
   return { ...child, stop: async () => (await child.stop(), await Deno.remove(dir, { recursive: true })) };
@@ -145,14 +155,16 @@ async function readingsThroughput(): Promise<BenchRow[]> {
   const hub = await startHub(["--public-read", "--max-conn", "1000"], HUB_FLAGS);
   let peer: Child | null = null;
   let nodePeer: Child | null = null;
+  let headersPeer: Child | null = null;
   try {
     const base = `http://127.0.0.1:${hub.port}`;
     await seedReadings(base);
     const body = await (await fetch(`${base}/api/readings`)).text();
     peer = await startPeer(body, "deno");
     nodePeer = await startPeer(body, "node");
+    headersPeer = await startPeer(body, "node-headers");
     // Interleaved repeats, so the hub and its peers see the same (shared, noisy) machine.
-    const runs: Array<{ h: Load; p: Load; n: Load }> = [];
+    const runs: Array<{ h: Load; p: Load; n: Load; s: Load }> = [];
     /** A load with the server's CPU per request (µs), less swayed by neighbours than req/s. */
     const timed = async (url: string, pid: number): Promise<Load> => {
       const c0 = await cpuSeconds(pid);
@@ -164,9 +176,10 @@ async function readingsThroughput(): Promise<BenchRow[]> {
         h: await timed(`${base}/api/readings`, hub.proc.pid),
         p: await timed(`http://127.0.0.1:${peer.port}/`, peer.proc.pid),
         n: await timed(`http://127.0.0.1:${nodePeer.port}/`, nodePeer.proc.pid),
+        s: await timed(`http://127.0.0.1:${headersPeer.port}/`, headersPeer.proc.pid),
       });
     }
-    const med = (pick: (r: { h: Load; p: Load; n: Load }) => number) => median(runs.map(pick));
+    const med = (pick: (r: (typeof runs)[number]) => number) => median(runs.map(pick));
     const h = {
       rps: med((r) => r.h.rps),
       p99: med((r) => r.h.p99),
@@ -180,6 +193,7 @@ async function readingsThroughput(): Promise<BenchRow[]> {
       cpuUs: med((r) => r.p.cpuUs!),
     };
     const n = { rps: med((r) => r.n.rps), cpuUs: med((r) => r.n.cpuUs!) };
+    const sh = { rps: med((r) => r.s.rps), cpuUs: med((r) => r.s.cpuUs!) };
     const ratios = spread(runs.map((r) => r.h.rps / r.p.rps));
     const note = `${
       JSON.parse(body).readings.length
@@ -203,6 +217,17 @@ async function readingsThroughput(): Promise<BenchRow[]> {
         ratio: h.rps / n.rps,
       },
       {
+        name: `bare node:http sending the hub's ${
+          Object.keys(SECURITY_HEADERS).length
+        } security headers (no hub code) vs bare Deno.serve`,
+        value: sh.rps,
+        unit: "req/s",
+        peer: "bare Deno.serve, same bytes",
+        peerValue: p.rps,
+        ratio: sh.rps / p.rps,
+        spread: `${sh.cpuUs.toFixed(0)} µs CPU/request; the hub is ${(h.rps / sh.rps).toFixed(2)}× this`,
+      },
+      {
         name: "/api/readings server CPU per request (50 conns)",
         value: h.cpuUs,
         unit: "µs",
@@ -223,6 +248,7 @@ async function readingsThroughput(): Promise<BenchRow[]> {
   } finally {
     await peer?.stop();
     await nodePeer?.stop();
+    await headersPeer?.stop();
     await hub.stop();
   }
 }
