@@ -112,7 +112,7 @@ async function spokeRow(): Promise<BenchRow> {
  * The floor of this design: the fewest processes and workers the service can be — a Deno process
  * (the broker) with one permission-less sandbox child running one worker — with no code of ours.
  */
-export async function benchFloor(): Promise<BenchRow> {
+export async function floorRow(): Promise<BenchRow> {
   const dir = await Deno.makeTempDir({ prefix: "harvester-bench-floor-" });
   const child = `${dir}/child.js`, parent = `${dir}/parent.js`;
   await Deno.writeTextFile(
@@ -229,7 +229,7 @@ export async function benchMemory(): Promise<BenchRow[]> {
     const { plugins } = await (await fetch(`${svc.url}/api/plugins`, { headers: AUTH })).json();
     const running = plugins.filter((p: { status: string }) => p.status === "running").length;
     const spoke = await spokeRow();
-    const floor = await benchFloor();
+    const floor = await floorRow();
     return [
       {
         name: `PSS broker+hub+${running} plugins after warm-up: ${breakdown(warmPss)}`,
