@@ -122,15 +122,19 @@ export class LineDecoder {
   }
 }
 
-/** Turn any thrown value into a {@link WireError} (message capped at 1000 characters). */
+/**
+ * Turn any thrown value into a {@link WireError} (name and fields capped at 100 characters, the
+ * message at 1000). An error that already crossed a `postMessage` (a plain object with a string
+ * `message`) keeps its name and message.
+ */
 export function toWireError(e: unknown): WireError {
-  const err = e instanceof Error ? e : new Error(String(e));
+  const crossed = typeof e === "object" && e !== null && typeof (e as WireError).message === "string";
+  const err = (e instanceof Error || crossed ? e : new Error(String(e))) as Record<string, unknown>;
   const out: WireError = {
-    name: String(err.name).slice(0, 100),
+    name: String(err.name ?? "Error").slice(0, 100),
     message: String(err.message).slice(0, 1000),
   };
-  const rec = err as unknown as Record<string, unknown>;
-  if (typeof rec.capability === "string") out.capability = rec.capability;
-  if (typeof rec.argument === "string") out.argument = rec.argument;
+  if (typeof err.capability === "string") out.capability = err.capability.slice(0, 100);
+  if (typeof err.argument === "string") out.argument = err.argument.slice(0, 100);
   return out;
 }

@@ -25,4 +25,10 @@ Deno.test("toWireError() keeps capability fields and caps the message", () => {
   assert.equal(w.capability, "i2c");
   assert.equal(w.argument, "0x3c");
   assert.equal(toWireError("plain").message, "plain");
+  // An error that crossed a postMessage arrives as a plain object and keeps its fields.
+  assert.deepEqual(toWireError({ name: "TypeError", message: "late boom" }), {
+    name: "TypeError",
+    message: "late boom",
+  });
+  assert.equal(toWireError({ message: "no name" }).name, "Error");
 });

@@ -124,12 +124,12 @@ function relay(slot: Slot, data: unknown): void {
   const plugin = speaker(slot, m.plugin);
   if (plugin === null) {
     // A pooled worker naming a plugin that is not in it: trusted code only, but never relayed.
-    if (m.t === "crash" && slot.pool !== null) fail(slot, null, wireOf(m.error));
+    if (m.t === "crash" && slot.pool !== null) fail(slot, null, toWireError(m.error));
     return;
   }
   if (m.t === "crash" && slot.pool !== null) {
     // An uncaught error the pooled worker attributed to one of its members.
-    fail(slot, plugin, wireOf(m.error));
+    fail(slot, plugin, toWireError(m.error));
   } else if (m.t === "cap") {
     const method = String(m.method).slice(0, 64);
     const args = Array.isArray(m.args) ? m.args : [];
@@ -158,11 +158,6 @@ function relay(slot: Slot, data: unknown): void {
   } else if (m.t === "loaded") {
     send({ t: "loaded", plugin, ok: m.ok === true, error: m.error as WireError | undefined });
   }
-}
-
-function wireOf(e: unknown): WireError {
-  const o = (typeof e === "object" && e !== null ? e : {}) as Record<string, unknown>;
-  return { name: String(o.name ?? "Error").slice(0, 100), message: String(o.message ?? "").slice(0, 1000) };
 }
 
 /** At most {@link LOG_LINES_PER_SECOND} lines per worker per second; drops are reported. */
@@ -209,18 +204,13 @@ function newSlot(name: string, pool: string | null): Slot {
       fail(slot, plugin, { name: "Error", message: `sent an unusable message: ${err}`.slice(0, 300) });
     }
   };
+  // Not attributable in a pool: every member of the worker crashed (in its own worker, the one).
   worker.onerror = (e: ErrorEvent) => {
     e.preventDefault();
-    fail(slot, slot.pool === null ? speaker(slot, null) : null, {
-      name: "Error",
-      message: String(e.message).slice(0, 1000),
-    });
+    fail(slot, null, { name: "Error", message: String(e.message).slice(0, 1000) });
   };
-  worker.onmessageerror = () => {
-    for (const plugin of slot.members) {
-      send({ t: "crash", plugin, error: { name: "Error", message: "message could not be deserialized" } });
-    }
-  };
+  worker.onmessageerror = () =>
+    fail(slot, null, { name: "Error", message: "message could not be deserialized" });
   return slot;
 }
 
