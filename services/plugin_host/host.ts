@@ -169,6 +169,9 @@ const DEFAULT_DEADLINE_MS = 2000;
 const SHARED = "shared";
 /** Isolation (and pool key) of the plugins that share one worker in the shared process. */
 const TRUSTED = "trusted";
+/** Whether an isolation setting puts the plugin in the one shared sandbox process. */
+const inSharedProcess = (isolation: PluginSettings["isolation"]) =>
+  isolation === SHARED || isolation === TRUSTED;
 /** The HARVESTER checkout (for redacting host paths out of plugin text). */
 const HOST_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), "../..");
 
@@ -241,8 +244,7 @@ export class PluginHost {
   }
 
   #trusted(id: string): boolean {
-    const isolation = this.#o.settings(id)?.isolation;
-    return isolation === SHARED || isolation === TRUSTED;
+    return inSharedProcess(this.#o.settings(id)?.isolation);
   }
 
   /** Plugin-supplied text as the host passes it on: escaped, bounded, without host paths. */
@@ -480,7 +482,7 @@ export class PluginHost {
       dir,
       grant: effectiveGrant([], undefined),
       enabled: conf.enabled !== false,
-      group: conf.isolation === SHARED || conf.isolation === TRUSTED ? SHARED : `process:${id}`,
+      group: inSharedProcess(conf.isolation) ? SHARED : `process:${id}`,
       pool: conf.isolation === TRUSTED ? TRUSTED : undefined,
       deadlineMs: conf.deadline_ms ?? DEFAULT_DEADLINE_MS,
       memoryMb: conf.memory_mb ?? this.#o.defaultMemoryMb ?? 128,
