@@ -38,6 +38,34 @@ export async function workerHop(n: number): Promise<number[]> {
   }
 }
 
+/** The capability request as one protocol-like line (token, space, JSON, newline). */
+const frameBytes = () => new TextEncoder().encode(`${crypto.randomUUID()} ${JSON.stringify(MESSAGE)}\n`);
+
+/**
+ * `n` echo round trips of `frame`, µs each: `send` writes it, `receive` reads what came back so far
+ * (its byte count, or null once the peer closed), until the whole frame is back.
+ */
+async function echoRoundTrips(
+  n: number,
+  frame: Uint8Array,
+  send: (frame: Uint8Array) => Promise<unknown> | void,
+  receive: () => Promise<number | null>,
+  what: string,
+): Promise<number[]> {
+  const out: number[] = [];
+  for (let i = 0; i < n; i++) {
+    const t0 = performance.now();
+    await send(frame);
+    for (let got = 0; got < frame.length;) {
+      const r = await receive();
+      if (r === null) throw new Error(`Cannot measure ${what}: the echo peer closed`);
+      got += r;
+    }
+    out.push((performance.now() - t0) * 1000);
+  }
+  return out;
+}
+
 /** Round trips of one JSON-sized frame over a Unix socket to another deno process, µs each. */
 export async function unixRoundTrip(n: number): Promise<number[]> {
   const dir = await Deno.makeTempDir({ prefix: "bench-floor-" });
@@ -59,21 +87,14 @@ export async function unixRoundTrip(n: number): Promise<number[]> {
     throw e;
   });
   try {
-    const frame = new TextEncoder().encode(`${crypto.randomUUID()} ${JSON.stringify(MESSAGE)}\n`);
     const buf = new Uint8Array(64 * 1024);
-    const out: number[] = [];
-    for (let i = 0; i < n; i++) {
-      const t0 = performance.now();
-      await conn.write(frame);
-      let got = 0;
-      while (got < frame.length) {
-        const r = await conn.read(buf);
-        if (r === null) throw new Error("Cannot measure the Unix-socket floor: the echo peer closed");
-        got += r;
-      }
-      out.push((performance.now() - t0) * 1000);
-    }
-    return out;
+    return await echoRoundTrips(
+      n,
+      frameBytes(),
+      (f) => conn.write(f),
+      () => conn.read(buf),
+      "the Unix-socket floor",
+    );
   } finally {
     conn.close();
     listener.close();
@@ -98,20 +119,13 @@ export async function pipeRoundTrip(n: number): Promise<number[]> {
   const writer = child.stdin.getWriter();
   const reader = child.stdout.getReader();
   try {
-    const frame = new TextEncoder().encode(`${crypto.randomUUID()} ${JSON.stringify(MESSAGE)}\n`);
-    const out: number[] = [];
-    for (let i = 0; i < n; i++) {
-      const t0 = performance.now();
-      writer.write(frame).catch(() => {});
-      let got = 0;
-      while (got < frame.length) {
-        const r = await reader.read();
-        if (r.done) throw new Error("Cannot measure the pipe transport: the echo peer closed");
-        got += r.value.length;
-      }
-      out.push((performance.now() - t0) * 1000);
-    }
-    return out;
+    // Not awaited, as the broker writes: the write resolves on its own time.
+    const send = (f: Uint8Array) => void writer.write(f).catch(() => {});
+    const receive = async () => {
+      const r = await reader.read();
+      return r.done ? null : r.value.length;
+    };
+    return await echoRoundTrips(n, frameBytes(), send, receive, "the pipe transport");
   } finally {
     await writer.close().catch(() => {});
     reader.releaseLock();
