@@ -14,7 +14,8 @@
  *
  * @module
  */
-import { createClient, type RedisClientType } from "redis";
+import type { RedisClientType } from "redis";
+import { loadRedis } from "./redis_module.ts";
 import { redisStatus } from "./redis_status.ts";
 import { assertMaster, parseRedisTarget, type RedisTarget, resolveRedis, roleOf } from "./redis_target.ts";
 
@@ -45,7 +46,8 @@ export interface RedisConnectionOptions {
 
 /** One Redis client that never throws `error` events and never queues offline. */
 export class RedisConnection {
-  #client!: RedisClientType;
+  /** Undefined until node-redis is loaded (direct) or a master is found (Sentinel). */
+  #client: RedisClientType | undefined;
   #target: RedisTarget;
   #name: string | undefined;
   #connectTimeoutMs: number;
@@ -90,17 +92,7 @@ export class RedisConnection {
     this.#status = redisStatus.join(options.url);
     this.#healthTimeoutMs = options.healthTimeoutMs ?? 2000;
     if (this.#target.kind === "direct") {
-      this.#client = this.#make(this.#target.url, (retries: number) => {
-        if (this.#closed) return false;
-        void retries; // node-redis resets it whenever the socket connects, even if AUTH then fails
-        const base = Math.min(maxDelay, 50 * 2 ** Math.min(this.#failures++, 16));
-        const delay = Math.round(base * (0.75 + Math.random() * 0.5));
-        this.reconnects++;
-        this.#retryUntil = Math.max(this.#retryUntil, performance.now() + delay);
-        return delay;
-      });
-      this.#client.on("ready", () => this.#markReady());
-      this.#connecting = this.#client.connect().catch(() => {/* reported through 'error' */});
+      this.#connecting = this.#openDirect(this.#target.url, maxDelay);
     } else {
       this.#connecting = this.#reopen(Math.min(maxDelay, 1000));
     }
@@ -108,12 +100,41 @@ export class RedisConnection {
     if (every > 0) this.#health = setInterval(() => void this.#check(), every);
   }
 
-  /** The underlying client (a new one after a Sentinel failover); commands reject at once while {@link ready} is false. */
+  /**
+   * The underlying client (a new one after a Sentinel failover); commands reject at once while
+   * {@link ready} is false.
+   *
+   * @throws {Error} Before the first client exists (node-redis still loading, no master found yet).
+   */
   get client(): RedisClientType {
+    if (this.#client === undefined) {
+      throw new Error(`Redis is not connected yet (${this.lastError ?? "connecting"})`);
+    }
     return this.#client;
   }
 
-  #make(url: string, reconnectStrategy: false | ((retries: number) => number | false)): RedisClientType {
+  /** A direct target: one client that reconnects itself with a capped, jittered backoff. */
+  async #openDirect(url: string, maxDelay: number): Promise<void> {
+    const client = await this.#make(url, () => {
+      if (this.#closed) return false;
+      // node-redis resets its retry count whenever the socket connects, even if AUTH then fails
+      const base = Math.min(maxDelay, 50 * 2 ** Math.min(this.#failures++, 16));
+      const delay = Math.round(base * (0.75 + Math.random() * 0.5));
+      this.reconnects++;
+      this.#retryUntil = Math.max(this.#retryUntil, performance.now() + delay);
+      return delay;
+    });
+    if (this.#closed) return;
+    this.#client = client;
+    client.on("ready", () => this.#markReady());
+    await client.connect().catch(() => {/* reported through 'error' */});
+  }
+
+  async #make(
+    url: string,
+    reconnectStrategy: false | ((retries: number) => number | false),
+  ): Promise<RedisClientType> {
+    const { createClient } = await loadRedis();
     const client = createClient({
       url,
       name: this.#name,
@@ -158,7 +179,8 @@ export class RedisConnection {
           const url = await resolveRedis(this.#target, this.#connectTimeoutMs);
           if (this.#closed) return;
           const old = this.#client;
-          client = this.#make(url, false);
+          client = await this.#make(url, false);
+          if (this.#closed) return;
           this.#client = client;
           try {
             old?.destroy();
@@ -197,8 +219,8 @@ export class RedisConnection {
     try {
       // A Sentinel master must still be the master: `ROLE` instead of `PING`.
       const probe = this.#target.kind === "sentinel"
-        ? roleOf(this.#client).then((r) => r === "master")
-        : this.#client.ping().then(() => true, () => false);
+        ? roleOf(this.client).then((r) => r === "master")
+        : this.client.ping().then(() => true, () => false);
       const answered = await Promise.race([
         probe,
         new Promise<boolean>((r) => timer = setTimeout(() => r(false), this.#healthTimeoutMs)),
@@ -216,10 +238,10 @@ export class RedisConnection {
         return;
       }
       try {
-        this.#client.destroy();
+        this.client.destroy();
       } catch { /* already down */ }
       if (!this.#closed) {
-        this.#connecting = this.#client.connect().catch(() => {/* reported through 'error' */});
+        this.#connecting = this.client.connect().catch(() => {/* reported through 'error' */});
       }
     } finally {
       clearTimeout(timer);
@@ -301,7 +323,7 @@ export class RedisConnection {
 
   #setDown(): void {
     const was = this.#ready;
-    this.#ready = this.#client.isReady && !this.#closed;
+    this.#ready = (this.#client?.isReady ?? false) && !this.#closed;
     if (was && !this.#ready) { for (const l of this.#downListeners) safe(l); }
     // A Sentinel connection never reconnects to the same address: it asks where the master is now.
     if (!this.#ready && was && this.#target.kind === "sentinel" && !this.#closed) {

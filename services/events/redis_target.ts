@@ -7,7 +7,8 @@
  *
  * @module
  */
-import { createClient } from "redis";
+import type { createClient } from "redis";
+import { loadRedis } from "./redis_module.ts";
 
 /** A Sentinel-managed master. */
 export interface SentinelTarget {
@@ -145,6 +146,7 @@ async function askSentinel(
   t: SentinelTarget,
   timeoutMs: number,
 ): Promise<{ host: string; port: number } | null> {
+  const { createClient } = await loadRedis();
   const c = createClient({
     socket: { host: s.host, port: s.port, connectTimeout: timeoutMs, reconnectStrategy: false },
     password: t.sentinelPassword,
@@ -185,6 +187,7 @@ export async function connectOnce(
   connectTimeoutMs: number,
 ): Promise<ReturnType<typeof createClient>> {
   const url = await resolveRedis(target, connectTimeoutMs);
+  const { createClient } = await loadRedis();
   const c = createClient({
     url,
     disableOfflineQueue: true,

@@ -106,13 +106,15 @@ export async function startService(
     denoFlags?: string[];
     /** How long to wait for `/health`. Default 30 s. */
     readyTimeoutMs?: number;
+    /** The deno executable to run. Default: this process's own. */
+    deno?: string;
   },
 ): Promise<Service> {
   const port = opts.port ?? freePort();
   const dir = await Deno.makeTempDir({ prefix: `harvester-${opts.name}-` });
   const config = `${dir}/host.toml`;
   await Deno.writeTextFile(config, opts.toml);
-  const child = new Deno.Command(Deno.execPath(), {
+  const child = new Deno.Command(opts.deno ?? Deno.execPath(), {
     args: [
       "run",
       "--allow-all",
