@@ -11,6 +11,7 @@ import { startService, waitFor } from "../tests/e2e/_helpers.ts";
 import { pidOf, type ProcessMemory, tree, treeMemory, treeRssMb } from "../tests/_proc.ts";
 import type { BenchRow } from "./row.ts";
 import { taskV8Flags } from "../tests/_task_flags.ts";
+import denoJson from "../deno.json" with { type: "json" };
 
 /** Targets of issue 17 (PSS, shared pages counted once). */
 const START_TARGET_MB = 90;
@@ -25,10 +26,58 @@ function role(cmd: string[]): string {
   return cmd[0]?.split("/").at(-1) ?? "?";
 }
 
-/** `main 52 + sandbox 30` (PSS, MiB) for a row's name. */
+/** `main 52 [anon 40, file 12] + sandbox 30 […]` (PSS, MiB) for a row's name. */
 function breakdown(ps: ProcessMemory[]): string {
-  return ps.map((p) => `${p.role} ${p.pssMb.toFixed(0)} (RSS ${p.rssMb.toFixed(0)})`).join(" + ");
+  return ps.map((p) =>
+    `${p.role} ${p.pssMb.toFixed(0)} [anon ${p.anonMb.toFixed(0)}, file ${p.fileMb.toFixed(0)}; RSS ${
+      p.rssMb.toFixed(0)
+    }]`
+  ).join(" + ");
 }
+
+/**
+ * A private copy of the deno executable for the measured processes. PSS divides a shared page
+ * among every process that maps it: run from the bench's own executable, the service would hand
+ * part of the deno binary's pages (~50 MB touched) to the bench process and look 15–20 MB
+ * smaller than it is when it runs alone on a board. A copy is a different file, so its pages are
+ * shared only among the service's own processes.
+ */
+async function privateDeno(): Promise<{ path: string; remove: () => Promise<void> }> {
+  const dir = await Deno.makeTempDir({ prefix: "harvester-bench-deno-" });
+  const path = `${dir}/deno`;
+  await Deno.copyFile(Deno.execPath(), path);
+  await Deno.chmod(path, 0o755);
+  return { path, remove: () => Deno.remove(dir, { recursive: true }).catch(() => {}) };
+}
+
+/** `name@version` specifiers of the `deno.json` imports, so the package rows load what the service loads. */
+function npmSpecifier(name: string): string {
+  const imports = denoJson.imports as Record<string, string>;
+  const root = name.startsWith("@") ? name.split("/").slice(0, 2).join("/") : name.split("/")[0];
+  const rest = name.slice(root.length);
+  if (imports[root] !== undefined) return imports[root] + rest;
+  const dir = imports[`${root}/`];
+  if (dir === undefined) throw new Error(`Cannot measure package '${name}': deno.json does not import it`);
+  return dir.replace(/^npm:\//, "npm:").replace(/\/$/, "") + rest;
+}
+
+/**
+ * The package set SPEC.md fixes, as the service imports it. The spoke loads zod and the TOML
+ * parser; `start` adds the hub's Hono, socket.io on `node:http`, the MCP SDK and SQLite. node-redis
+ * is not here: without a Redis URL the service does not load it.
+ */
+const LOCK = new URL("../tests/deno.lock", import.meta.url).pathname;
+const SPOKE_PACKAGES = ["zod", "smol-toml"];
+const START_PACKAGES = [
+  ...SPOKE_PACKAGES,
+  "hono",
+  "hono/body-limit",
+  "hono/cors",
+  "@hono/node-server",
+  "socket.io",
+  "@modelcontextprotocol/sdk/server/mcp.js",
+  "@modelcontextprotocol/sdk/server/webStandardStreamableHttp.js",
+];
 
 const sum = (ps: ProcessMemory[]) => ps.reduce((a, p) => a + p.pssMb, 0);
 
@@ -68,12 +117,13 @@ function sampleSandbox(pid: number, stop: Promise<unknown>) {
 }
 
 /** PSS of a spoke (`main.ts broker`, the Pi Zero config of config/pizero.toml on the sim HAL). */
-async function spokeRow(): Promise<BenchRow> {
+async function spokeRow(deno: string): Promise<BenchRow> {
   const dir = await Deno.makeTempDir({ prefix: "harvester-bench-spoke-" });
   // config/pizero.toml with the sim HAL; the hub it pushes to is absent (readings are buffered).
   const svc = await startService({
     name: "bench-spoke",
     mode: "broker",
+    deno,
     waitHealth: false,
     denoFlags: ["--v8-flags=--max-semi-space-size=1"],
     toml: `[polling]\ninterval_seconds = 5\n[hal]\nbackend = "sim"\n[logging]\nlevel = "warn"\n` +
@@ -110,9 +160,15 @@ async function spokeRow(): Promise<BenchRow> {
 
 /**
  * The floor of this design: the fewest processes and workers the service can be — a Deno process
- * (the broker) with one permission-less sandbox child running one worker — with no code of ours.
+ * (the broker) with one permission-less sandbox child running one worker — with no code of ours;
+ * with `packages`, the broker also imports those packages and nothing else.
  */
-export async function floorRow(): Promise<BenchRow> {
+export async function floorRow(
+  deno: string,
+  what: string,
+  packages: string[],
+  target: number,
+): Promise<BenchRow> {
   const dir = await Deno.makeTempDir({ prefix: "harvester-bench-floor-" });
   const child = `${dir}/child.js`, parent = `${dir}/parent.js`;
   await Deno.writeTextFile(
@@ -121,24 +177,37 @@ export async function floorRow(): Promise<BenchRow> {
   );
   await Deno.writeTextFile(
     parent,
-    `new Deno.Command(Deno.execPath(), { args: ["run", "--no-prompt", ${
-      JSON.stringify(child)
-    }] }).spawn();\n` +
+    packages.map((p) => `await import(${JSON.stringify(npmSpecifier(p))});\n`).join("") +
+      `new Deno.Command(Deno.execPath(), { args: ["run", "--no-prompt", ${
+        JSON.stringify(child)
+      }] }).spawn();\n` +
       `setInterval(() => {}, 1000);\n`,
   );
-  const proc = new Deno.Command(Deno.execPath(), { args: ["run", "-A", parent], stdout: "null" }).spawn();
+  const proc = new Deno.Command(deno, {
+    // The lock pins each package's dependencies to the versions the service runs.
+    args: ["run", "-A", "--cached-only", "--no-config", `--lock=${LOCK}`, "--frozen", parent],
+    cwd: dir,
+    stdout: "null",
+    stderr: "piped",
+  }).spawn();
+  const errors = proc.stderr.pipeThrough(new TextDecoderStream()).getReader().read();
   try {
-    await waitFor("the floor's child", () => tree(proc.pid).length > 1, 20_000);
-    await new Promise((r) => setTimeout(r, 3000));
+    await waitFor(`the floor's child (${what})`, () => tree(proc.pid).length > 1, 60_000);
+    await new Promise((r) => setTimeout(r, 5000));
     const ps = treeMemory(proc.pid, (cmd) => cmd.some((a) => a.endsWith("child.js")) ? "sandbox" : "main");
     return {
-      name: `PSS floor: an empty Deno process and an empty sandbox child with one worker: ${breakdown(ps)}`,
+      name: `PSS floor: ${what}: ${breakdown(ps)}`,
       value: sum(ps),
       unit: "MB",
       peer: "target",
-      peerValue: START_TARGET_MB,
-      ratio: sum(ps) / START_TARGET_MB,
+      peerValue: target,
+      ratio: sum(ps) / target,
     };
+  } catch (e) {
+    try {
+      proc.kill("SIGKILL");
+    } catch { /* exited: its stderr says why */ }
+    throw new Error(`${(e as Error).message}; stderr: ${(await errors).value ?? ""}`);
   } finally {
     for (const pid of tree(proc.pid).reverse()) {
       try {
@@ -190,11 +259,13 @@ cadence_seconds = ${cad(10)}
 /** RSS rows: after warm-up and after an hour-equivalent of cycles. */
 export async function benchMemory(): Promise<BenchRow[]> {
   const dir = await Deno.makeTempDir({ prefix: "harvester-bench-mem-" });
+  const deno = await privateDeno();
   // The same V8 flags as `deno task start` (deno.json; the young generation is chosen in bench/README.md).
   const svc = await startService({
     name: "bench-memory",
     toml: toml(dir),
     denoFlags: taskV8Flags("start"),
+    deno: deno.path,
   });
   let endSoak = () => {};
   try {
@@ -228,8 +299,28 @@ export async function benchMemory(): Promise<BenchRow[]> {
     const first = soak.samples[0], last = soak.samples.at(-1);
     const { plugins } = await (await fetch(`${svc.url}/api/plugins`, { headers: AUTH })).json();
     const running = plugins.filter((p: { status: string }) => p.status === "running").length;
-    const spoke = await spokeRow();
-    const floor = await floorRow();
+    await svc.stop();
+    const spoke = await spokeRow(deno.path);
+    const floors = [
+      await floorRow(
+        deno.path,
+        "an empty Deno process and an empty sandbox child with one worker",
+        [],
+        SPOKE_TARGET_MB,
+      ),
+      await floorRow(
+        deno.path,
+        `that floor with the spoke's packages imported (${SPOKE_PACKAGES.join(", ")})`,
+        SPOKE_PACKAGES,
+        SPOKE_TARGET_MB,
+      ),
+      await floorRow(
+        deno.path,
+        `that floor with start's packages imported (${START_PACKAGES.join(", ")})`,
+        START_PACKAGES,
+        START_TARGET_MB,
+      ),
+    ];
     return [
       {
         name: `PSS broker+hub+${running} plugins after warm-up: ${breakdown(warmPss)}`,
@@ -240,7 +331,7 @@ export async function benchMemory(): Promise<BenchRow[]> {
         ratio: sum(warmPss) / START_TARGET_MB,
       },
       spoke,
-      floor,
+      ...floors,
       {
         name: `sandbox RSS slope over a ${
           minutes.toFixed(1)
@@ -296,6 +387,7 @@ export async function benchMemory(): Promise<BenchRow[]> {
   } finally {
     endSoak();
     await svc.stop();
+    await deno.remove();
     await Deno.remove(dir, { recursive: true }).catch(() => {});
   }
 }

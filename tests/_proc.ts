@@ -72,6 +72,23 @@ export interface ProcessMemory {
   role: string;
   pssMb: number;
   rssMb: number;
+  /** The anonymous part of the PSS (heaps, stacks): what this process allocated. */
+  anonMb: number;
+  /** The file-backed part of the PSS (the deno binary and libraries it touched, divided among sharers). */
+  fileMb: number;
+}
+
+/** `Pss_Anon` and `Pss_File` of `pid`, MiB. */
+function pssParts(pid: number): { anonMb: number; fileMb: number } {
+  const text = Deno.readTextFileSync(`/proc/${pid}/smaps_rollup`);
+  const kb = (key: string) => {
+    const m = text.match(new RegExp(`^${key}:\\s+(\\d+) kB`, "m"));
+    if (!m) {
+      throw new Error(`Cannot read ${key} of process ${pid}: no such line in /proc/${pid}/smaps_rollup`);
+    }
+    return Number(m[1]) / 1024;
+  };
+  return { anonMb: kb("Pss_Anon"), fileMb: kb("Pss_File") };
 }
 
 /** PSS and RSS of `pid` and each of its descendants (processes that exit meanwhile are left out). */
@@ -80,7 +97,7 @@ export function treeMemory(pid: number, role: (cmdline: string[]) => string): Pr
   for (const p of tree(pid)) {
     try {
       const cmd = Deno.readTextFileSync(`/proc/${p}/cmdline`).split("\0").filter(Boolean);
-      out.push({ pid: p, role: role(cmd), pssMb: pssMb(p), rssMb: rssMb(p) });
+      out.push({ pid: p, role: role(cmd), pssMb: pssMb(p), rssMb: rssMb(p), ...pssParts(p) });
     } catch { /* exited */ }
   }
   return out;
