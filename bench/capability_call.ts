@@ -148,7 +148,7 @@ async function latencyRows(): Promise<BenchRow[]> {
         "Deno.ChildProcess streams, no JSON)",
       value: med(pipe, "p50"),
       unit: "µs",
-      peer: "deno↔deno Unix socket (needs permissions a sandbox must not have)",
+      peer: "deno↔deno Unix socket (as the sandbox transport: no gain per call, bench/README.md)",
       peerValue: med(unix, "p50"),
       ratio: med(pipe, "p50") / med(unix, "p50"),
       spread: spread(pipe.map((x) => x.p50), 0),
