@@ -221,7 +221,16 @@ async function memoryRows(): Promise<BenchRow[]> {
         throw new Error(`Cannot measure sandbox memory: plugins did not start (${bad.join("; ")})`);
       }
       await pollAll(h, ids);
-      return await rssOf(h);
+      // Round trips to the broker per BME680 poll (configure, trigger, wait, read, state, LED).
+      const trips: number[] = [];
+      if (ids.includes("bme680")) {
+        for (let i = 0; i < 5; i++) {
+          const before = h.capabilityRoundTrips("bme680");
+          await h.poll("bme680");
+          trips.push(h.capabilityRoundTrips("bme680") - before);
+        }
+      }
+      return { ...await rssOf(h), trips };
     } finally {
       await h.stop();
       hal.close();
@@ -231,7 +240,17 @@ async function memoryRows(): Promise<BenchRow[]> {
   const shared5 = await measure(FIRST_PARTY, "shared");
   const proc5 = await measure(FIRST_PARTY, "process");
   const broker = Deno.memoryUsage().rss;
+  const trips = Math.max(...trusted5.trips);
   return [
+    {
+      name: "capability round trips per BME680 poll, first-party driver on the sim HAL (max of 5 polls)",
+      value: trips,
+      unit: "trips",
+      peer: "target (8 before i2c.transaction)",
+      peerValue: 3,
+      ratio: trips / 3,
+      spread: trusted5.trips.join(" "),
+    },
     {
       name: "RSS of 5 first-party plugins, 1 shared sandbox process, 1 worker (trusted, the default)",
       value: trusted5.total / MB,
