@@ -115,15 +115,24 @@ export class RedisConnection {
 
   /** A direct target: one client that reconnects itself with a capped, jittered backoff. */
   async #openDirect(url: string, maxDelay: number): Promise<void> {
-    const client = await this.#make(url, () => {
-      if (this.#closed) return false;
-      // node-redis resets its retry count whenever the socket connects, even if AUTH then fails
-      const base = Math.min(maxDelay, 50 * 2 ** Math.min(this.#failures++, 16));
-      const delay = Math.round(base * (0.75 + Math.random() * 0.5));
-      this.reconnects++;
-      this.#retryUntil = Math.max(this.#retryUntil, performance.now() + delay);
-      return delay;
-    });
+    let client: RedisClientType;
+    try {
+      client = await this.#make(url, () => {
+        if (this.#closed) return false;
+        // node-redis resets its retry count whenever the socket connects, even if AUTH then fails
+        const base = Math.min(maxDelay, 50 * 2 ** Math.min(this.#failures++, 16));
+        const delay = Math.round(base * (0.75 + Math.random() * 0.5));
+        this.reconnects++;
+        this.#retryUntil = Math.max(this.#retryUntil, performance.now() + delay);
+        return delay;
+      });
+    } catch (e) {
+      // node-redis could not be loaded (a broken npm cache): on the status board /health shows.
+      this.errors++;
+      this.lastError = `Cannot load the Redis client: ${(e as Error).message}`;
+      if (!this.#closed) this.#status.failed(this.lastError);
+      return;
+    }
     if (this.#closed) return;
     this.#client = client;
     client.on("ready", () => this.#markReady());

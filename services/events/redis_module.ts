@@ -9,7 +9,10 @@ import type * as Redis from "redis";
 
 let loading: Promise<typeof Redis> | undefined;
 
-/** The `redis` module, imported once. */
+/** The `redis` module, imported once (a failed import is tried again on the next call). */
 export function loadRedis(): Promise<typeof Redis> {
-  return loading ??= import("redis");
+  return loading ??= import("redis").catch((e) => {
+    loading = undefined;
+    throw e;
+  });
 }
