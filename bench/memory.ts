@@ -61,12 +61,13 @@ function npmSpecifier(name: string): string {
   return dir.replace(/^npm:\//, "npm:").replace(/\/$/, "") + rest;
 }
 
+/** The lock the service runs with: the package rows load the same dependency versions. */
+const LOCK = new URL("../tests/deno.lock", import.meta.url).pathname;
 /**
  * The package set SPEC.md fixes, as the service imports it. The spoke loads zod and the TOML
- * parser; `start` adds the hub's Hono, socket.io on `node:http`, the MCP SDK and SQLite. node-redis
- * is not here: without a Redis URL the service does not load it.
+ * parser; `start` adds the hub's Hono, socket.io (on the built-in `node:http`) and the MCP SDK.
+ * node-redis is not here: without a Redis URL the service does not load it.
  */
-const LOCK = new URL("../tests/deno.lock", import.meta.url).pathname;
 const SPOKE_PACKAGES = ["zod", "smol-toml"];
 const START_PACKAGES = [
   ...SPOKE_PACKAGES,
@@ -184,7 +185,6 @@ export async function floorRow(
       `setInterval(() => {}, 1000);\n`,
   );
   const proc = new Deno.Command(deno, {
-    // The lock pins each package's dependencies to the versions the service runs.
     args: ["run", "-A", "--cached-only", "--no-config", `--lock=${LOCK}`, "--frozen", parent],
     cwd: dir,
     stdout: "null",

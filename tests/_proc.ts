@@ -56,14 +56,19 @@ export function treeRssMb(pid: number): { total: number; main: number; children:
 }
 
 /**
- * Proportional set size of one process in MiB, from `/proc/<pid>/smaps_rollup`: every page
- * shared with other processes (the deno binary, libraries) is divided among them, so the PSS of
- * a service's processes add up to what the service costs the machine.
+ * The figures `keys` (`Pss`, `Pss_Anon`, …) of `/proc/<pid>/smaps_rollup`, in MiB, from one read.
+ * PSS divides every page shared with other processes (the deno binary, libraries) among them, so
+ * the PSS of a service's processes add up to what the service costs the machine.
  */
-export function pssMb(pid: number): number {
-  const m = Deno.readTextFileSync(`/proc/${pid}/smaps_rollup`).match(/^Pss:\s+(\d+) kB/m);
-  if (!m) throw new Error(`Cannot read the PSS of process ${pid}: no Pss line in /proc/${pid}/smaps_rollup`);
-  return Number(m[1]) / 1024;
+function rollupMb(pid: number, keys: string[]): number[] {
+  const text = Deno.readTextFileSync(`/proc/${pid}/smaps_rollup`);
+  return keys.map((key) => {
+    const m = text.match(new RegExp(`^${key}:\\s+(\\d+) kB`, "m"));
+    if (!m) {
+      throw new Error(`Cannot read ${key} of process ${pid}: no such line in /proc/${pid}/smaps_rollup`);
+    }
+    return Number(m[1]) / 1024;
+  });
 }
 
 /** One process of a tree: its pid, what it runs (from its command line) and its PSS and RSS in MiB. */
@@ -78,26 +83,14 @@ export interface ProcessMemory {
   fileMb: number;
 }
 
-/** `Pss_Anon` and `Pss_File` of `pid`, MiB. */
-function pssParts(pid: number): { anonMb: number; fileMb: number } {
-  const text = Deno.readTextFileSync(`/proc/${pid}/smaps_rollup`);
-  const kb = (key: string) => {
-    const m = text.match(new RegExp(`^${key}:\\s+(\\d+) kB`, "m"));
-    if (!m) {
-      throw new Error(`Cannot read ${key} of process ${pid}: no such line in /proc/${pid}/smaps_rollup`);
-    }
-    return Number(m[1]) / 1024;
-  };
-  return { anonMb: kb("Pss_Anon"), fileMb: kb("Pss_File") };
-}
-
 /** PSS and RSS of `pid` and each of its descendants (processes that exit meanwhile are left out). */
 export function treeMemory(pid: number, role: (cmdline: string[]) => string): ProcessMemory[] {
   const out: ProcessMemory[] = [];
   for (const p of tree(pid)) {
     try {
       const cmd = Deno.readTextFileSync(`/proc/${p}/cmdline`).split("\0").filter(Boolean);
-      out.push({ pid: p, role: role(cmd), pssMb: pssMb(p), rssMb: rssMb(p), ...pssParts(p) });
+      const [pss, anon, file] = rollupMb(p, ["Pss", "Pss_Anon", "Pss_File"]);
+      out.push({ pid: p, role: role(cmd), pssMb: pss, rssMb: rssMb(p), anonMb: anon, fileMb: file });
     } catch { /* exited */ }
   }
   return out;
